@@ -37,6 +37,8 @@ int collab_b64_encode(const uint8_t *src, size_t n, enum collab_b64_alphabet a,
 	size_t need = collab_b64_encoded_len(n, a);
 	size_t i = 0, o = 0;
 
+	if (a != COLLAB_B64_STD && a != COLLAB_B64_URL)
+		return COLLAB_EINVAL;
 	if ((need == 0 && n != 0) || need > cap)
 		return COLLAB_ESPACE;
 	for (; n - i >= 3; i += 3) {
@@ -66,28 +68,31 @@ int collab_b64_encode(const uint8_t *src, size_t n, enum collab_b64_alphabet a,
 	return 0;
 }
 
-/* Value of one alphabet character, or -1. Written as ranges rather than a
- * 256-entry table so an auditor can check it at a glance. */
-static int value(uint8_t c, enum collab_b64_alphabet a)
+/* All ones when lo <= c <= hi, else 0, without a branch on c: for values
+ * below 2^8, lo - 1 - c and c - hi - 1 both wrap (top bit set) exactly
+ * when c is in the range. */
+static uint32_t in_range(uint32_t c, uint32_t lo, uint32_t hi)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (a == COLLAB_B64_STD) {
-		if (c == '+')
-			return 62;
-		if (c == '/')
-			return 63;
-	} else {
-		if (c == '-')
-			return 62;
-		if (c == '_')
-			return 63;
-	}
-	return -1;
+	return 0u - (((lo - 1u - c) & (c - hi - 1u)) >> 31);
+}
+
+/* Value of one alphabet character, or -1. Written as ranges rather than a
+ * 256-entry table so an auditor can check it at a glance, and without
+ * branches or lookups indexed by the character, so decoding secret
+ * material (keys, tokens) takes the same time whatever its bytes are. */
+static int value(uint8_t ch, enum collab_b64_alphabet a)
+{
+	uint32_t c = ch, v;
+	uint32_t c62 = a == COLLAB_B64_STD ? '+' : '-';
+	uint32_t c63 = a == COLLAB_B64_STD ? '/' : '_';
+
+	/* each term is the value plus one, so 0 means "no range matched" */
+	v = (in_range(c, 'A', 'Z') & (c - 'A' + 1)) |
+	    (in_range(c, 'a', 'z') & (c - 'a' + 27)) |
+	    (in_range(c, '0', '9') & (c - '0' + 53)) |
+	    (in_range(c, c62, c62) & 63u) |
+	    (in_range(c, c63, c63) & 64u);
+	return (int)v - 1;
 }
 
 int collab_b64_decode(const char *src, size_t n, enum collab_b64_alphabet a,
@@ -96,18 +101,25 @@ int collab_b64_decode(const char *src, size_t n, enum collab_b64_alphabet a,
 	const uint8_t *s = (const uint8_t *)src;
 	size_t tail, body, o = 0, need;
 
+	if (a != COLLAB_B64_STD && a != COLLAB_B64_URL)
+		return COLLAB_EINVAL;
 	if (a == COLLAB_B64_STD) {
-		size_t pad = 0;
+		/* RFC 4648 4: whole quanta of four; '=' may only be the last
+		 * character, or the last two. A second '=' counts only when
+		 * the last one is '=' too ("AB=C" keeps its '=' and fails as
+		 * a bad character below). Once stripped, the rest is judged
+		 * like unpadded input; any other '=' is outside the alphabet
+		 * and fails below, so "====", "A===" and "=AAA" are refused. */
 		if (n % 4 != 0)
 			return COLLAB_ESYNTAX;
-		if (n >= 1 && s[n - 1] == '=')
-			pad++;
-		if (n >= 2 && s[n - 2] == '=')
-			pad++;
-		n -= pad;               /* now judged like the unpadded form */
-		if (pad && n % 4 == 0)  /* "====" is not a quantum */
-			return COLLAB_ESYNTAX;
+		if (n > 0 && s[n - 1] == '=') {
+			n--;
+			if (s[n - 1] == '=')    /* n >= 3 here */
+				n--;
+		}
 	}
+	/* RFC 4648 4/5: 1 leftover character carries only 6 bits, less
+	 * than a byte: no encoder produces it. */
 	tail = n % 4;
 	if (tail == 1)
 		return COLLAB_ESYNTAX;

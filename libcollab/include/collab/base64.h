@@ -30,18 +30,25 @@ size_t collab_b64_encoded_len(size_t n, enum collab_b64_alphabet a);
 size_t collab_b64_decoded_max(size_t n);
 
 /*
- * Encodes src[0..n) into out (capacity cap; no NUL is written). Returns 0
- * and sets *written to collab_b64_encoded_len(n, a), or COLLAB_ESPACE when
- * cap is smaller than that (out untouched).
+ * Encodes src[0..n) into out (capacity cap; no NUL is written). src may be
+ * NULL only when n is 0. Returns 0 and sets *written to
+ * collab_b64_encoded_len(n, a); COLLAB_ESPACE when cap is smaller than that
+ * (or it overflows size_t); COLLAB_EINVAL when a is not one of the two
+ * alphabets. out and *written are untouched on failure.
  */
 int collab_b64_encode(const uint8_t *src, size_t n, enum collab_b64_alphabet a,
 		      char *out, size_t cap, size_t *written);
 
 /*
- * Decodes src[0..n) into out (capacity cap). Returns 0 and sets *written,
- * COLLAB_ESYNTAX for any non-canonical or malformed input, or COLLAB_ESPACE
- * when cap is smaller than the decoded length. out is left unspecified on
- * failure.
+ * Decodes src[0..n) into out (capacity cap). src may be NULL only when n
+ * is 0; nothing at or past src + n is read. Returns 0 and sets *written to
+ * the decoded length; COLLAB_ESYNTAX for any non-canonical or malformed
+ * input; COLLAB_ESPACE when cap is smaller than the decoded length;
+ * COLLAB_EINVAL when a is not one of the two alphabets. The checks come in
+ * this order: a length no encoding has (ESYNTAX), then cap against the
+ * length the input would decode to (ESPACE, out untouched), then the
+ * characters (ESYNTAX). A cap of collab_b64_decoded_max(n) never gives
+ * ESPACE. On failure *written is untouched and out[0..cap) unspecified.
  */
 int collab_b64_decode(const char *src, size_t n, enum collab_b64_alphabet a,
 		      uint8_t *out, size_t cap, size_t *written);

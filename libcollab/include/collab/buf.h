@@ -57,7 +57,7 @@ void collab_buf_free(struct collab_buf *b);
 
 /* An immutable shared block. Write data[] only before the first share. */
 struct collab_shbuf {
-	uint32_t refs;
+	size_t refs;      /* size_t: cannot wrap while each ref is held somewhere */
 	size_t len;
 	const struct collab_alloc *a;
 	uint8_t data[];

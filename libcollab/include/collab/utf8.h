@@ -32,8 +32,9 @@ void collab_utf8_init(struct collab_utf8 *v);
  * Feeds len bytes. Returns 0 when every byte so far is valid (a sequence
  * may still be open), or COLLAB_EUTF8 when the input is invalid; then
  * *bad_at (if not NULL) is the index within this call's p of the first byte
- * that made it invalid. Once failed, every later call returns COLLAB_EUTF8
- * with *bad_at 0. p may be NULL only when len is 0.
+ * that made it invalid (on success *bad_at is left untouched). Once failed,
+ * every later call returns COLLAB_EUTF8 with *bad_at 0. p may be NULL only
+ * when len is 0. Nothing at or past p + len is read.
  */
 int collab_utf8_feed(struct collab_utf8 *v, const uint8_t *p, size_t len,
 		     size_t *bad_at);
