@@ -57,6 +57,9 @@ $(B)/bin/collab-%: tools/collab-%.c $(SRV_LIB) $(COLLAB_LIB)
 .PHONY: all
 all: $(COLLAB_LIB) $(PROGRAMS)
 .DEFAULT_GOAL := all
+# Keep intermediate objects of chained pattern rules (fuzz and sanitizer
+# flavours) so a second `make` rebuilds nothing.
+.SECONDARY:
 
 -include $(SRV_OBJS:.o=.d)
 
@@ -128,8 +131,15 @@ fuzz-smoke: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(SMOKE_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
 
 # --- integration --------------------------------------------------------------
+# C peers used by integration tests (tests/integration/it_*.c), sanitized.
+IT_SRCS := $(wildcard tests/integration/it_*.c)
+IT_BINS := $(patsubst tests/integration/%.c,$(A)/bin/%,$(IT_SRCS))
+$(A)/bin/it_%: tests/integration/it_%.c $(A)/libcollab-server.a $(A)/libcollab.a
+	@mkdir -p $(@D)
+	$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
+
 .PHONY: integration vendor-test
-integration: $(A_PROGRAMS) $(PROGRAMS)
+integration: $(A_PROGRAMS) $(PROGRAMS) $(IT_BINS)
 	@ASAN_BIN=$(A)/bin BIN=$(B)/bin tests/integration/run.sh
 vendor-test: 
 	@tests/integration/vendor_test.sh
