@@ -14,6 +14,7 @@
 /* protocol */
 #include "collab/ws.h"
 #include "collab/http.h"
+#include "collab/proto.h"
 /* runtime */
 #include "collab/loop.h"
 #include "collab/tls.h"
