@@ -15,6 +15,7 @@
 #include "collab/ws.h"
 #include "collab/http.h"
 #include "collab/proto.h"
+#include "collab/jwt.h"
 /* runtime */
 #include "collab/loop.h"
 #include "collab/tls.h"
