@@ -174,8 +174,8 @@ bench: all $(BENCH_BINS)
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr -D_GNU_SOURCE -Ilibcollab/include \
-		libcollab/src server tools
-	clang-tidy --quiet $(COLLAB_SRCS) $(SRV_SRCS) $(TOOL_SRCS) server/main.c -- \
+		libcollab/src $(wildcard server tools)
+	clang-tidy --quiet $(COLLAB_SRCS) $(SRV_SRCS) $(TOOL_SRCS) $(wildcard server/main.c) -- \
 		$(COLLAB_CFLAGS) -Ilibcollab/src -Iserver
 
 .PHONY: install

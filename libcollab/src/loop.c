@@ -282,6 +282,8 @@ static void heap_fix(struct collab_loop *loop, size_t i)
 /* Makes room for one more entry; the heap is untouched on failure. */
 static int heap_grow(struct collab_loop *loop)
 {
+	/* The heap holds pointers: its element is a pointer, not a timer. */
+	const size_t elem = sizeof(struct collab_timer *);
 	const struct collab_alloc *a = loop->cfg.alloc;
 	struct collab_timer **nh;
 	size_t cap;
@@ -289,16 +291,16 @@ static int heap_grow(struct collab_loop *loop)
 	if (loop->heap_len < loop->heap_cap)
 		return 0;
 	cap = loop->heap_cap ? loop->heap_cap : LOOP_HEAP_MIN_CAP / 2;
-	if (cap > SIZE_MAX / 2 / sizeof(*nh))
+	if (cap > SIZE_MAX / 2 / elem)
 		return COLLAB_ENOMEM;
 	cap *= 2;
-	nh = a->alloc(a->ctx, cap * sizeof(*nh));
+	nh = a->alloc(a->ctx, cap * elem);
 	if (nh == NULL)
 		return COLLAB_ENOMEM;
 	if (loop->heap_len)
-		memcpy(nh, loop->heap, loop->heap_len * sizeof(*nh));
+		memcpy(nh, loop->heap, loop->heap_len * elem);
 	if (loop->heap)
-		a->free(a->ctx, loop->heap, loop->heap_cap * sizeof(*nh));
+		a->free(a->ctx, loop->heap, loop->heap_cap * elem);
 	loop->heap = nh;
 	loop->heap_cap = cap;
 	return 0;
@@ -687,7 +689,8 @@ void collab_loop_free(struct collab_loop *loop)
 	while (loop->heap_len)
 		collab_loop_timer_cancel(loop, loop->heap[loop->heap_len - 1]);
 	if (loop->heap)
-		a->free(a->ctx, loop->heap, loop->heap_cap * sizeof(*loop->heap));
+		a->free(a->ctx, loop->heap,
+			loop->heap_cap * sizeof(struct collab_timer *));
 	a->free(a->ctx, loop->events,
 		loop->cfg.max_events * sizeof(struct epoll_event));
 	if (loop->sigfd >= 0)
