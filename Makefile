@@ -138,19 +138,29 @@ $(A)/bin/it_%: tests/integration/it_%.c $(A)/libcollab-server.a $(A)/libcollab.a
 	@mkdir -p $(@D)
 	$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
 
-.PHONY: integration vendor-test
+.PHONY: integration vendor-test unit-js e2e
 integration: $(A_PROGRAMS) $(PROGRAMS) $(IT_BINS)
 	@ASAN_BIN=$(A)/bin BIN=$(B)/bin tests/integration/run.sh
-vendor-test: 
+vendor-test:
 	@tests/integration/vendor_test.sh
+# The browser client's unit tests (node's own runner, no dependencies).
+unit-js:
+	@node --test tests/unit/js/
+# The demo in a real Chromium against the release server.
+e2e: $(PROGRAMS)
+	@mkdir -p $(B)/e2e
+	@BIN=$(CURDIR)/$(B)/bin E2E_OUT=$(CURDIR)/$(B)/e2e NODE_PATH=$(CURDIR)/tests/node/node_modules \
+		node tests/e2e/test_demo.js
 
 # --- the top-level commands ---------------------------------------------------
 .PHONY: test
 test: all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-js
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory vendor-test
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory e2e
 
 .PHONY: deps
 deps:
