@@ -19,5 +19,6 @@
 /* runtime */
 #include "collab/loop.h"
 #include "collab/tls.h"
+#include "collab/wsconn.h"
 
 #endif
