@@ -34,11 +34,13 @@ SRV_LIB  := $(B)/libcollab-server.a
 
 $(B)/obj/srv/%.o: server/%.c
 	@mkdir -p $(@D)
-	$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver -MMD -MP -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver -MMD -MP -c $< -o $@
 $(SRV_LIB): $(SRV_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@
-	$(AR) rcs $@ $^
+	@rm -f $@
+	@echo "  AR    $@"
+	$(Q)$(AR) rcs $@ $^
 
 # --- programs ---------------------------------------------------------------
 TOOL_SRCS := $(wildcard tools/collab-*.c)
@@ -49,10 +51,12 @@ endif
 
 $(B)/bin/collab-server: server/main.c $(SRV_LIB) $(COLLAB_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver $(LDFLAGS) -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS)
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver $(LDFLAGS) -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS)
 $(B)/bin/collab-%: tools/collab-%.c $(SRV_LIB) $(COLLAB_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver $(LDFLAGS) -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lm
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver $(LDFLAGS) -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lm
 
 .PHONY: all
 all: $(COLLAB_LIB) $(PROGRAMS)
@@ -73,31 +77,38 @@ A_SRV_OBJS := $(patsubst server/%.c,$(A)/srv/%.o,$(SRV_SRCS))
 
 $(A)/lib/%.o: libcollab/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(SCFLAGS) -Ilibcollab/src -MMD -MP -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(SCFLAGS) -Ilibcollab/src -MMD -MP -c $< -o $@
 $(A)/srv/%.o: server/%.c
 	@mkdir -p $(@D)
-	$(CC) $(SCFLAGS) -Iserver -MMD -MP -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(SCFLAGS) -Iserver -MMD -MP -c $< -o $@
 $(A)/libcollab.a: $(A_LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	@rm -f $@
+	@echo "  AR    $@"
+	$(Q)$(AR) rcs $@ $^
 $(A)/libcollab-server.a: $(A_SRV_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@
-	$(AR) rcs $@ $^
+	@rm -f $@
+	@echo "  AR    $@"
+	$(Q)$(AR) rcs $@ $^
 
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(A)/%,$(UNIT_SRCS))
 $(A)/check_%: tests/unit/check_%.c tests/unit/testutil.h $(A)/libcollab-server.a $(A)/libcollab.a
-	$(CC) $(SCFLAGS) -Iserver -Itests/unit -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) $(CHECK_LIBS)
+	@echo "  CC    $@"
+	$(Q)$(CC) $(SCFLAGS) -Iserver -Itests/unit -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) $(CHECK_LIBS)
 
 # Sanitized programs, for the integration tests.
 A_PROGRAMS := $(patsubst $(B)/bin/%,$(A)/bin/%,$(PROGRAMS))
 $(A)/bin/collab-server: server/main.c $(A)/libcollab-server.a $(A)/libcollab.a
 	@mkdir -p $(@D)
-	$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS)
+	@echo "  CC    $@"
+	$(Q)$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS)
 $(A)/bin/collab-%: tools/collab-%.c $(A)/libcollab-server.a $(A)/libcollab.a
 	@mkdir -p $(@D)
-	$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
+	@echo "  CC    $@"
+	$(Q)$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
 
 -include $(A_LIB_OBJS:.o=.d) $(A_SRV_OBJS:.o=.d)
 
@@ -117,12 +128,15 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(FUZZ_SRCS))
 
 $(FZ)/lib/%.o: libcollab/src/%.c
 	@mkdir -p $(@D)
-	$(FCC) $(FCFLAGS) -Ilibcollab/src -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(FCC) $(FCFLAGS) -Ilibcollab/src -c $< -o $@
 $(FZ)/srv/%.o: server/%.c
 	@mkdir -p $(@D)
-	$(FCC) $(FCFLAGS) -Iserver -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(FCC) $(FCFLAGS) -Iserver -c $< -o $@
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(F_LIB_OBJS) $(F_SRV_OBJS)
-	$(FCC) $(FCFLAGS) -Iserver -fsanitize=fuzzer -o $@ $^ $(COLLAB_LDLIBS)
+	@echo "  CC    $@"
+	$(Q)$(FCC) $(FCFLAGS) -Iserver -fsanitize=fuzzer -o $@ $^ $(COLLAB_LDLIBS)
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)
@@ -136,7 +150,8 @@ IT_SRCS := $(wildcard tests/integration/it_*.c)
 IT_BINS := $(patsubst tests/integration/%.c,$(A)/bin/%,$(IT_SRCS))
 $(A)/bin/it_%: tests/integration/it_%.c $(A)/libcollab-server.a $(A)/libcollab.a
 	@mkdir -p $(@D)
-	$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
+	@echo "  CC    $@"
+	$(Q)$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
 
 .PHONY: integration vendor-test unit-js e2e
 integration: $(A_PROGRAMS) $(PROGRAMS) $(IT_BINS)
@@ -174,7 +189,8 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 $(B)/bench/bench_%: tests/bench/bench_%.c $(COLLAB_LIB) $(SRV_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(COLLAB_CFLAGS) -O2 -g -Wall -Wextra -Werror -Iserver -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lcjson -lwslay -lm
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g -Wall -Wextra -Werror -Iserver -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lcjson -lwslay -lm
 
 .PHONY: bench
 bench: all $(BENCH_BINS)

@@ -15,6 +15,9 @@
 # the only run-time dependency). Your CFLAGS are added to the library's
 # compile line, so your warning and sanitizer flags apply to it too.
 
+# V=1 shows every command.
+Q ?= $(if $(V),,@)
+
 COLLAB_DIR ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 COLLAB_BUILD ?= build/libcollab
 COLLAB_LIB ?= $(COLLAB_BUILD)/libcollab.a
@@ -27,11 +30,13 @@ COLLAB_LDLIBS := -lbearssl
 
 $(COLLAB_BUILD)/%.o: $(COLLAB_DIR)/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(COLLAB_CFLAGS) $(COLLAB_OPTFLAGS) $(CFLAGS) -I$(COLLAB_DIR)/src -MMD -MP -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) $(COLLAB_OPTFLAGS) $(CFLAGS) -I$(COLLAB_DIR)/src -MMD -MP -c $< -o $@
 
 $(COLLAB_LIB): $(COLLAB_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@
-	$(AR) rcs $@ $^
+	@rm -f $@
+	@echo "  AR    $@"
+	$(Q)$(AR) rcs $@ $^
 
 -include $(COLLAB_OBJS:.o=.d)
