@@ -339,6 +339,45 @@ int collab_json_write_number(struct collab_json_writer *w, const char *s,
 	return put_value(w, s, len);
 }
 
+/* The outer shape of one JSON value (see json.h): the most that can be
+ * checked without a node array. */
+static bool raw_shape_ok(const uint8_t *p, size_t len)
+{
+	size_t end = 0;
+	int is_int;
+
+	switch (p[0]) {
+	case '{':
+		return len >= 2 && p[len - 1] == '}';
+	case '[':
+		return len >= 2 && p[len - 1] == ']';
+	case '"':
+		return len >= 2 && p[len - 1] == '"';
+	case 't':
+		return len == 4 && memcmp(p, "true", 4) == 0;
+	case 'f':
+		return len == 5 && memcmp(p, "false", 5) == 0;
+	case 'n':
+		return len == 4 && memcmp(p, "null", 4) == 0;
+	default:
+		/* RFC 8259 section 6, the whole text and nothing else */
+		return collab_json_num_scan(p, len, 0, &end, &is_int) == 0 &&
+		       end == len;
+	}
+}
+
+int collab_json_write_raw(struct collab_json_writer *w, const char *s,
+			  size_t len)
+{
+	if (w->err)
+		return w->err;
+	if (s == NULL && len != 0)
+		return wfail(w, COLLAB_EINVAL);
+	if (len == 0 || !raw_shape_ok((const uint8_t *)s, len))
+		return wfail(w, COLLAB_ESYNTAX);
+	return put_value(w, s, len);
+}
+
 /*
  * Walks the subtree in document order, which is node index order, so the
  * next node to write is always the next index; a small stack counts the

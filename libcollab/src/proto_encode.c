@@ -4,14 +4,11 @@
  *
  * Everything goes through the JSON writer, so the output is valid JSON
  * with every string escaped, except bytes that were encoded earlier and
- * are embedded unchanged: an anchor (a chat's second member), pre-encoded
- * chats in a snapshot and events in a batch. The writer has no "raw value"
- * call, so an anchor is written as the placeholder {} and the stored bytes
- * are spliced in its place once the message is complete; a snapshot or
- * batch envelope is written by the writer with an empty array and the
- * elements are copied between its brackets. The placeholder is never
- * longer than what replaces it (every object is at least "{}"), so the
- * writer never runs out of room for a message that fits.
+ * are embedded unchanged: an anchor (a chat's second member, written with
+ * collab_json_write_raw()), pre-encoded chats in a snapshot and events in
+ * a batch. A snapshot or batch envelope is written by the writer with an
+ * empty array and the elements are copied between its brackets, because
+ * their builders size each message before writing it.
  */
 #include "collab/proto.h"
 
@@ -209,17 +206,16 @@ static bool chat_ok(const struct collab_proto_chat *c)
 		c->get_comment != NULL);
 }
 
-/* PROTOCOL.md 5: the chat of new-text-chat (and of a snapshot), with {}
- * in place of its anchor; *anchor_at is where that placeholder starts. */
+/* PROTOCOL.md 5: the chat of new-text-chat (and of a snapshot). The
+ * anchor's bytes are copied as they are: chat_ok() has checked they are
+ * an object, and proto.h makes them parse_op()'s canonical output. */
 static void put_chat(struct collab_json_writer *w,
-		     const struct collab_proto_chat *c, size_t *anchor_at)
+		     const struct collab_proto_chat *c)
 {
 	collab_json_write_obj_begin(w);
 	put_str(w, NAME("id"), c->id);
 	collab_json_write_key(w, NAME("anchor"));
-	*anchor_at = w->len;
-	collab_json_write_obj_begin(w);
-	collab_json_write_obj_end(w);
+	collab_json_write_raw(w, c->anchor.p, c->anchor.len);
 	put_str(w, NAME("userId"), c->user_id);
 	put_str(w, NAME("userName"), c->user_name);
 	put_u64(w, NAME("createdAt"), c->created_at);
@@ -240,39 +236,16 @@ static void put_chat(struct collab_json_writer *w,
 	collab_json_write_obj_end(w);
 }
 
-/*
- * Finishes a message holding a chat: replaces the {} at anchor_at with the
- * anchor's bytes, moving what follows. The anchor is at least as long as
- * the placeholder, so this only needs the room it adds.
- */
-static int finish_spliced(const struct collab_json_writer *w, size_t anchor_at,
-			  struct collab_str anchor, size_t *len)
-{
-	size_t n = 0, grow = anchor.len - 2;
-	int rc = collab_json_writer_finish(w, &n);
-
-	if (rc != 0)
-		return rc;
-	if (grow > w->cap - n)
-		return COLLAB_ESPACE;
-	memmove(w->out + anchor_at + anchor.len, w->out + anchor_at + 2,
-		n - anchor_at - 2);
-	memcpy(w->out + anchor_at, anchor.p, anchor.len);
-	*len = n + grow;
-	return 0;
-}
-
 int collab_proto_encode_chat(const struct collab_proto_chat *chat,
 			     uint8_t *out, size_t cap, size_t *len)
 {
 	struct collab_json_writer w;
-	size_t at = 0;
 
 	if (!args_ok(chat, out, cap, len) || !chat_ok(chat))
 		return COLLAB_EINVAL;
 	collab_json_writer_init(&w, out, cap);
-	put_chat(&w, chat, &at);
-	return finish_spliced(&w, at, chat->anchor, len);
+	put_chat(&w, chat);
+	return finish(&w, len);
 }
 
 /* The parts each (type, action) needs, as proto.h lists them. */
@@ -307,7 +280,6 @@ int collab_proto_encode_event(const struct collab_proto_event *ev,
 {
 	struct collab_json_writer w;
 	const char *action;
-	size_t at = 0;
 
 	if (!args_ok(ev, out, cap, len) || !event_ok(ev))
 		return COLLAB_EINVAL;
@@ -320,9 +292,9 @@ int collab_proto_encode_event(const struct collab_proto_event *ev,
 	put_str(&w, NAME("userId"), ev->user_id);
 	if (ev->type == COLLAB_PROTO_TYPE_NEW_TEXT_CHAT) {
 		collab_json_write_key(&w, NAME("chat"));
-		put_chat(&w, ev->chat, &at);
+		put_chat(&w, ev->chat);
 		collab_json_write_obj_end(&w);
-		return finish_spliced(&w, at, ev->chat->anchor, len);
+		return finish(&w, len);
 	}
 	put_str(&w, NAME("chatId"), ev->chat_id);
 	if (ev->type == COLLAB_PROTO_TYPE_UPDATED_TEXT_CHAT) {

@@ -7,7 +7,9 @@
  *    collab_json_write_node() gives JSON that re-parses to the identical
  *    tree and re-encodes to the identical bytes.
  * 2. Drive the writer with the input as a script of calls. Whatever it
- *    accepts must re-parse, and it never writes past its buffer.
+ *    accepts must re-parse, and it never writes past its buffer. Raw
+ *    values (collab_json_write_raw) come from a table of valid ones, as
+ *    its contract requires.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -189,6 +191,12 @@ static size_t take_bytes(struct script *s, char *buf)
 	return n;
 }
 
+/* Valid values for collab_json_write_raw(), whose MUST the script keeps. */
+static const char *const raw_values[] = {
+	"{}", "[]", "{\"k\":[1,{\"a\":null}]}", "[[[[]]]]", "\"\"",
+	"\"x\\u2028\"", "-0", "1.5e-3", "true", "false", "null",
+};
+
 static void write_script(const uint8_t *data, size_t size)
 {
 	struct script s = { data, size };
@@ -206,7 +214,7 @@ static void write_script(const uint8_t *data, size_t size)
 		char buf[32];
 		size_t n;
 		uint64_t v = 0;
-		switch (take(&s) % 11) {
+		switch (take(&s) % 12) {
 		case 0: collab_json_write_obj_begin(&w); break;
 		case 1: collab_json_write_obj_end(&w); break;
 		case 2: collab_json_write_arr_begin(&w); break;
@@ -236,6 +244,12 @@ static void write_script(const uint8_t *data, size_t size)
 			break;
 		case 8: collab_json_write_bool(&w, take(&s) & 1); break;
 		case 9: collab_json_write_null(&w); break;
+		case 10: {
+			const char *r = raw_values[take(&s) %
+				(sizeof raw_values / sizeof raw_values[0])];
+			collab_json_write_raw(&w, r, strlen(r));
+			break;
+		}
 		default:
 			n = take_bytes(&s, buf);
 			collab_json_write_number(&w, buf, n);
@@ -249,7 +263,8 @@ static void write_script(const uint8_t *data, size_t size)
 		struct collab_json_config cfg;
 		struct collab_json_doc doc;
 		collab_json_config_init(&cfg);
-		cfg.max_depth = COLLAB_JSON_WRITER_STACK;
+		/* raw values nest up to 4 below the writer's own limit */
+		cfg.max_depth = COLLAB_JSON_WRITER_STACK + 4;
 		cfg.max_input = len;
 		CHECK(collab_json_parse(&cfg, out, len, nodes, len, &doc) == 0);
 		free(nodes);

@@ -1407,6 +1407,152 @@ START_TEST(test_write_node_deep)
 }
 END_TEST
 
+/* collab_json_write_raw(): the outer shapes it takes and refuses. */
+struct raw_case {
+	const char *in;
+	size_t len;
+	int want_rc;
+};
+
+#define RAW(lit, rc) { (lit), sizeof(lit) - 1, (rc) }
+
+static const struct raw_case raw_cases[] = {
+	RAW("{}", 0),
+	RAW("{\"a\":[1,{\"b\":null}]}", 0),
+	RAW("[]", 0),
+	RAW("[1,\"x\",[]]", 0),
+	RAW("\"\"", 0),
+	RAW("\"caf\xc3\xa9 \\n\"", 0),
+	RAW("true", 0),
+	RAW("false", 0),
+	RAW("null", 0),
+	RAW("0", 0),
+	RAW("-0", 0),
+	RAW("18446744073709551615", 0),
+	RAW("-1.25e+3", 0),
+	RAW("", COLLAB_ESYNTAX),
+	RAW("{", COLLAB_ESYNTAX),
+	RAW("}", COLLAB_ESYNTAX),
+	RAW("{]", COLLAB_ESYNTAX),
+	RAW("[", COLLAB_ESYNTAX),
+	RAW("[}", COLLAB_ESYNTAX),
+	RAW("\"", COLLAB_ESYNTAX),
+	RAW("\"abc", COLLAB_ESYNTAX),
+	RAW(" {}", COLLAB_ESYNTAX),       /* whitespace around the value */
+	RAW("{} ", COLLAB_ESYNTAX),
+	RAW("1 ", COLLAB_ESYNTAX),
+	RAW("tru", COLLAB_ESYNTAX),
+	RAW("truex", COLLAB_ESYNTAX),
+	RAW("fals", COLLAB_ESYNTAX),
+	RAW("nul", COLLAB_ESYNTAX),
+	RAW("nulll", COLLAB_ESYNTAX),
+	RAW("01", COLLAB_ESYNTAX),
+	RAW("+1", COLLAB_ESYNTAX),
+	RAW("1.", COLLAB_ESYNTAX),
+	RAW("-", COLLAB_ESYNTAX),
+	RAW("1,2", COLLAB_ESYNTAX),
+	RAW("NaN", COLLAB_ESYNTAX),
+	RAW("x", COLLAB_ESYNTAX),
+};
+
+START_TEST(test_write_raw_shapes)
+{
+	const struct raw_case *c = &raw_cases[_i];
+	struct guard_buf g = guard_copy(c->in, c->len);
+	uint8_t out[64];
+	struct collab_json_writer w;
+	size_t len = 0;
+
+	/* the bytes end on the guard page: nothing past them is read */
+	ck_assert_ptr_nonnull(g.map);
+	collab_json_writer_init(&w, out, sizeof out);
+	ck_assert_int_eq(collab_json_write_raw(&w, c->len ? (const char *)g.p : NULL,
+					       c->len), c->want_rc);
+	ck_assert_int_eq(collab_json_writer_finish(&w, &len),
+			 c->want_rc ? c->want_rc : 0);
+	if (c->want_rc == 0) {
+		struct parsed r;
+		ck_assert_uint_eq(len, c->len);
+		ck_assert(memcmp(out, c->in, len) == 0);
+		parse_in(&r, out, len);
+		ck_assert_int_eq(r.rc, 0);
+		parsed_free(&r);
+	} else {
+		/* refused: nothing written, and the error is sticky */
+		ck_assert_uint_eq(w.len, 0);
+		ck_assert_int_eq(collab_json_write_null(&w), c->want_rc);
+	}
+	guard_free(&g);
+}
+END_TEST
+
+/* Raw values in every position, with commas and the grammar as for any
+ * other value; their nesting does not count toward max_depth. */
+START_TEST(test_write_raw)
+{
+	static const char want[] =
+		"{\"a\":{\"q\":[1,2]},\"l\":[[[[]]],\"s\",1e3,null],"
+		"\"b\":true}";
+	const size_t need = sizeof want - 1;
+	struct collab_json_writer w;
+	uint8_t out[128];
+	size_t len = 0;
+
+	for (size_t cap = 0; cap <= need; cap++) {
+		struct guard_buf g = guard_copy(want, cap);
+		ck_assert_ptr_nonnull(g.map);
+		memset(g.p, 0, cap);
+		collab_json_writer_init(&w, cap ? g.p : NULL, cap);
+		w.max_depth = 2;
+		collab_json_write_obj_begin(&w);
+		collab_json_write_key(&w, S("a"));
+		collab_json_write_raw(&w, S("{\"q\":[1,2]}"));
+		collab_json_write_key(&w, S("l"));
+		collab_json_write_arr_begin(&w);
+		collab_json_write_raw(&w, S("[[[]]]"));
+		collab_json_write_raw(&w, S("\"s\""));
+		collab_json_write_raw(&w, S("1e3"));
+		collab_json_write_raw(&w, S("null"));
+		collab_json_write_arr_end(&w);
+		collab_json_write_key(&w, S("b"));
+		collab_json_write_raw(&w, S("true"));
+		collab_json_write_obj_end(&w);
+		if (cap < need) {
+			ck_assert_int_eq(collab_json_writer_finish(&w, &len),
+					 COLLAB_ESPACE);
+			ck_assert_uint_le(w.len, cap);
+			ck_assert(memcmp(g.p, want, w.len) == 0);
+		} else {
+			ck_assert_int_eq(collab_json_writer_finish(&w, &len), 0);
+			ck_assert_uint_eq(len, need);
+			ck_assert(memcmp(g.p, want, need) == 0);
+		}
+		guard_free(&g);
+	}
+
+	/* the top-level value, once */
+	collab_json_writer_init(&w, out, sizeof out);
+	ck_assert_int_eq(collab_json_write_raw(&w, S("[1]")), 0);
+	ck_assert_int_eq(collab_json_writer_finish(&w, &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(collab_json_write_raw(&w, S("[1]")), COLLAB_ESTATE);
+	/* not where a name is due */
+	collab_json_writer_init(&w, out, sizeof out);
+	collab_json_write_obj_begin(&w);
+	ck_assert_int_eq(collab_json_write_raw(&w, S("\"k\"")), COLLAB_ESTATE);
+	/* NULL with a length; NULL without one is an empty value */
+	collab_json_writer_init(&w, out, sizeof out);
+	ck_assert_int_eq(collab_json_write_raw(&w, NULL, 2), COLLAB_EINVAL);
+	collab_json_writer_init(&w, out, sizeof out);
+	ck_assert_int_eq(collab_json_write_raw(&w, NULL, 0), COLLAB_ESYNTAX);
+	/* an earlier error is returned, nothing written */
+	collab_json_writer_init(&w, out, sizeof out);
+	ck_assert_int_eq(collab_json_write_number(&w, S("x")), COLLAB_ESYNTAX);
+	ck_assert_int_eq(collab_json_write_raw(&w, S("{}")), COLLAB_ESYNTAX);
+	ck_assert_uint_eq(w.len, 0);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
 	Suite *s = suite_create("json");
@@ -1440,6 +1586,9 @@ static Suite *json_suite(void)
 	tcase_add_test(tc, test_write_espace);
 	tcase_add_test(tc, test_write_node);
 	tcase_add_test(tc, test_write_node_deep);
+	tcase_add_loop_test(tc, test_write_raw_shapes, 0,
+			    (int)ARRAY_LEN(raw_cases));
+	tcase_add_test(tc, test_write_raw);
 	suite_add_tcase(s, tc);
 	return s;
 }

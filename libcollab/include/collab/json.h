@@ -51,6 +51,10 @@
  * callers write fixed, distinct names, and collab_json_write_node() cannot
  * repeat one because the reader refused such documents.
  *
+ * One call trusts its caller: collab_json_write_raw() copies bytes encoded
+ * earlier as one value, checking only their outer shape, so the "only
+ * valid JSON" promise holds for its output as long as its MUST does.
+ *
  * Canonical string escaping (so re-encoding is byte-stable): '"' and '\'
  * as \" and \\; U+0008, U+0009, U+000A, U+000C, U+000D as \b \t \n \f \r;
  * other code points below U+0020 as \u00XX (lowercase hex); U+2028 and
@@ -299,7 +303,8 @@ void collab_json_writer_init(struct collab_json_writer *w, uint8_t *out,
  *                  top-level value)
  *   COLLAB_ELIMIT  nesting deeper than max_depth
  *   COLLAB_EUTF8   a string or name that is not valid UTF-8
- *   COLLAB_ESYNTAX collab_json_write_number() text outside the grammar
+ *   COLLAB_ESYNTAX collab_json_write_number() text outside the grammar,
+ *                  collab_json_write_raw() bytes of the wrong outer shape
  *   COLLAB_EINVAL  a caller bug (max_depth above its cap, NULL pointers,
  *                  a node not in doc)
  */
@@ -328,6 +333,26 @@ int collab_json_write_null(struct collab_json_writer *w);
  * 6 exactly (no surrounding whitespace). */
 int collab_json_write_number(struct collab_json_writer *w, const char *s,
 			     size_t len);
+
+/*
+ * Writes s[0..len) unchanged as one value (a member's value, an array
+ * element or the top-level value; commas and the grammar as for every
+ * other value). For embedding bytes encoded earlier, such as a stored
+ * anchor or a pre-encoded event, without parsing them again.
+ *
+ * The bytes MUST be exactly one complete, valid JSON value with no
+ * whitespace around it: output of this writer or of
+ * collab_json_write_node() is. They are not parsed (that would need a node
+ * array); only their outer shape is checked, and a value of the wrong
+ * shape gives COLLAB_ESYNTAX with nothing written: not empty, and an object
+ * '{'..'}', an array '['..']' or a string '"'..'"' of at least two bytes,
+ * or exactly a number (RFC 8259 section 6), true, false or null. The
+ * nesting inside the bytes does not count toward max_depth. Canonical
+ * escaping holds for the output only if it holds for the bytes. s may be
+ * NULL only when len is 0; s MUST NOT overlap the writer's buffer.
+ */
+int collab_json_write_raw(struct collab_json_writer *w, const char *s,
+			  size_t len);
 
 /*
  * Re-encodes the subtree at node of a parsed document as one value,

@@ -52,6 +52,10 @@
  * from collab_proto_encode_event()); they are checked only for their
  * outer shape.
  *
+ * CLIENT SIDE. The section of that name at the end of this header does
+ * the reverse, for clients: encodes hello and the operations, parses and
+ * iterates server messages.
+ *
  * Thread rules: no function keeps state outside its arguments.
  */
 #ifndef COLLAB_PROTO_H
@@ -492,6 +496,310 @@ int collab_proto_snapshot_add_raw(struct collab_proto_snapshot *s,
  * begin, so this cannot fail for want of it. */
 int collab_proto_snapshot_finish(struct collab_proto_snapshot *s,
 				 size_t *len);
+
+/* ==== CLIENT SIDE ====================================================
+ *
+ * The other direction, for C clients (the `client` module, collab-cli,
+ * collab-bench): client messages encoded (sections 3 and 4), server
+ * messages parsed (sections 3, 4 and 5). Implemented in proto_client.c
+ * (encoders) and proto_client_parse.c (parser). Like the server side,
+ * nothing here allocates or does I/O.
+ *
+ * ENCODING. collab_proto_encode_hello() and collab_proto_encode_op() write
+ * one complete message into out[0..cap) with the JSON writer, members in
+ * the order of PROTOCOL.md's examples, and set *len. Same results as the
+ * server encoders: 0; COLLAB_ESPACE (out holds garbage, *len untouched);
+ * COLLAB_EUTF8 for a string view that is not valid UTF-8; COLLAB_EINVAL
+ * for NULL pointers (out may be NULL only when cap is 0), an enum out of
+ * range or a missing or ill-formed part (see each). Views MUST NOT overlap
+ * out. What they write parses back with collab_proto_parse_hello() and
+ * collab_proto_parse_op() to the same values.
+ *
+ * PARSING. collab_proto_parse_server() reads one whole server message
+ * into struct collab_proto_server_msg. It is strict about what PROTOCOL.md
+ * shows: every member the text shows is required with its type (null only
+ * where the text allows it: welcome's `user`, error's `broadcastId`),
+ * integers are the integer grammar 0 .. 2^64-1, enums (`resync`, `action`,
+ * `code`) are one of their listed strings, a batch holds only events.
+ * It is lenient where a client gains from it: members the text does not
+ * show are ignored, so a newer server may add fields without breaking
+ * older clients; a message whose `type` this version does not know is
+ * accepted as COLLAB_PROTO_MSG_UNKNOWN, for the client to skip; string
+ * values are not checked beyond JSON (ids need not be UUIDs, text may be
+ * empty): enforcing the server's rules is the server's job.
+ *
+ * Views. Every string a parse returns is a view of its decoded value:
+ * into the message when it had no escapes, else into the caller's
+ * scratch. Anchors are re-encoded canonically (collab_json_write_node())
+ * into the scratch, so a client sees the same bytes for the same anchor
+ * however a server spaced or escaped it. Each string and anchor has its
+ * own fixed place in the scratch (twice its byte offset in the message),
+ * so views from the parse and from any number of later iteration calls
+ * stay valid together: as long as the message, the node array and the
+ * scratch stay unmodified, and until the next parse with the same memory.
+ * The iteration functions write into the scratch (the same bytes at the
+ * same places each time): one message MUST NOT be read from several
+ * threads at once.
+ */
+
+/* PROTOCOL.md 5: clients accept server messages of at least 8 MiB. */
+#define COLLAB_PROTO_CLIENT_DEFAULT_MAX_MESSAGE ((size_t)8 * 1024 * 1024)
+/* Nesting: an anchor in a batch sits at depth 5 (message, events, event,
+ * chat, anchor), and the writer re-encodes anchors up to its stack's depth,
+ * so every anchor a conforming server can relay fits. */
+#define COLLAB_PROTO_CLIENT_DEFAULT_MAX_DEPTH (4 + COLLAB_JSON_WRITER_STACK)
+
+/* Limits of the server-message parser. Fill with
+ * collab_proto_client_config_init(), then adjust. */
+struct collab_proto_client_config {
+	/* The JSON reader's limits: max_input defaults to
+	 * COLLAB_PROTO_CLIENT_DEFAULT_MAX_MESSAGE, max_depth to
+	 * COLLAB_PROTO_CLIENT_DEFAULT_MAX_DEPTH. */
+	struct collab_json_config json;
+};
+
+void collab_proto_client_config_init(struct collab_proto_client_config *cfg);
+
+/* ---- encoding client messages ----------------------------------------- */
+
+/*
+ * {"type":"hello","token":..,"since":..,"epoch":..} (PROTOCOL.md 3):
+ * token only when h->has_token; since and epoch only when h->has_since
+ * (both or neither). The fields are those collab_proto_parse_hello()
+ * fills; message is ignored. COLLAB_EINVAL also for since > INT64_MAX,
+ * which the server refuses.
+ */
+int collab_proto_encode_hello(const struct collab_proto_hello *h,
+			      uint8_t *out, size_t cap, size_t *len);
+
+/*
+ * An operation as a client sends it (PROTOCOL.md 4). Fields used, by
+ * type and action, besides broadcast_id which every one has:
+ *
+ *   NEW_TEXT_CHAT       NONE            chat_id, anchor, comment_id, text
+ *   UPDATED_TEXT_CHAT   ADD_COMMENT     chat_id, comment_id, text
+ *   UPDATED_TEXT_CHAT   EDIT_COMMENT    chat_id, comment_id, text
+ *   UPDATED_TEXT_CHAT   DELETE_COMMENT  chat_id, comment_id
+ *   UPDATED_TEXT_CHAT   RESOLVE         chat_id, resolved
+ *   DELETED_TEXT_CHAT   NONE            chat_id
+ *
+ * Other fields are ignored. Ids are the canonical lowercase text of UUIDs
+ * (collab_uuid_format(); see UUID SPELLING). anchor is a JSON object in
+ * compact form, copied unchanged: it MUST be one valid JSON object (only
+ * its braces are checked); the server relays its canonical re-encoding.
+ */
+struct collab_proto_client_op {
+	enum collab_proto_type type;
+	enum collab_proto_action action;
+	struct collab_str broadcast_id;
+	struct collab_str chat_id;
+	struct collab_str comment_id;
+	struct collab_str text;
+	struct collab_str anchor;
+	bool resolved;
+};
+
+/*
+ * The operation's message, members in the order of PROTOCOL.md 4:
+ *   {"type":"new-text-chat","broadcastId":..,"chat":{"id":..,"anchor":{..},
+ *    "comment":{"id":..,"text":..}}}
+ *   {"type":"updated-text-chat","broadcastId":..,"chatId":..,
+ *    "action":"add-comment","comment":{"id":..,"text":..}}
+ *   ... "action":"edit-comment","commentId":..,"text":..}
+ *   ... "action":"delete-comment","commentId":..}
+ *   ... "action":"resolve","resolved":..}
+ *   {"type":"deleted-text-chat","broadcastId":..,"chatId":..}
+ * COLLAB_EINVAL, besides the common cases: type HELLO or NONE, an action
+ * given to a type without one or missing from updated-text-chat, an id
+ * that is not a canonical lowercase UUID, an empty text (PROTOCOL.md 4:
+ * the server would answer `invalid`), an anchor that is not "{..}". Text
+ * and anchor sizes are not checked: the limits are the server's
+ * (`too-large`).
+ */
+int collab_proto_encode_op(const struct collab_proto_client_op *op,
+			   uint8_t *out, size_t cap, size_t *len);
+
+/* ---- parsing server messages ------------------------------------------ */
+
+/*
+ * Scratch bytes a parse of a len-byte server message needs: 2 * len (a
+ * re-encoded anchor can be twice its input, when it holds raw U+2028 or
+ * U+2029, which are written escaped). SIZE_MAX if that overflows. The
+ * node array needs COLLAB_JSON_NODES_FOR(len) nodes.
+ */
+size_t collab_proto_client_scratch_size(size_t len);
+
+enum collab_proto_msg_type {
+	COLLAB_PROTO_MSG_NONE = 0,   /* after a rejection */
+	COLLAB_PROTO_MSG_UNKNOWN,    /* a type this version does not know */
+	COLLAB_PROTO_MSG_WELCOME,
+	COLLAB_PROTO_MSG_SNAPSHOT,
+	COLLAB_PROTO_MSG_SYNCED,
+	COLLAB_PROTO_MSG_EVENT,      /* new-, updated- or deleted-text-chat */
+	COLLAB_PROTO_MSG_USER_COUNT,
+	COLLAB_PROTO_MSG_ERROR,
+	COLLAB_PROTO_MSG_BATCH
+};
+
+/* A position in a snapshot's chats, a batch's events or a chat's
+ * comments, for the iteration functions; COLLAB_JSON_NONE past the end.
+ * (It is the element's JSON node index in the parsed message.) */
+#define COLLAB_PROTO_ITER_END COLLAB_JSON_NONE
+
+/* A chat of a snapshot or a new-text-chat event (PROTOCOL.md 5). anchor is
+ * the canonical compact re-encoding of its anchor object. Its comments,
+ * n_comments of them in order, are read with collab_proto_msg_comment()
+ * from first_comment on (COLLAB_PROTO_ITER_END when there are none). */
+struct collab_proto_chat_view {
+	struct collab_str id;
+	struct collab_str anchor;
+	struct collab_str user_id;
+	struct collab_str user_name;
+	uint64_t created_at;
+	bool resolved;
+	size_t n_comments;
+	uint32_t first_comment;
+};
+
+/*
+ * An event (PROTOCOL.md 5). Every event has type, seq, broadcast_id, ts,
+ * user_id and chat_id (for NEW_TEXT_CHAT a copy of chat.id); then:
+ *   NEW_TEXT_CHAT                      chat
+ *   UPDATED_TEXT_CHAT ADD_COMMENT      comment, comment_id (= comment.id)
+ *   UPDATED_TEXT_CHAT EDIT_COMMENT     comment_id, text
+ *   UPDATED_TEXT_CHAT DELETE_COMMENT   comment_id
+ *   UPDATED_TEXT_CHAT RESOLVE          resolved
+ *   DELETED_TEXT_CHAT                  (nothing more)
+ * Fields not listed for the event are zero (chat.first_comment
+ * COLLAB_PROTO_ITER_END).
+ */
+struct collab_proto_event_view {
+	enum collab_proto_type type;
+	enum collab_proto_action action;
+	uint64_t seq;
+	struct collab_str broadcast_id;
+	uint64_t ts;
+	struct collab_str user_id;
+	struct collab_str chat_id;
+	struct collab_proto_chat_view chat;
+	struct collab_proto_comment comment;
+	struct collab_str comment_id;
+	struct collab_str text;
+	bool resolved;
+};
+
+/* welcome (PROTOCOL.md 3, answer 1). */
+struct collab_proto_welcome_view {
+	struct collab_str connection_id;
+	bool has_user;                  /* false: "user":null (anonymous) */
+	struct collab_proto_user user;  /* when has_user */
+	struct collab_str epoch;
+	uint64_t seq;
+	uint64_t count;
+	enum collab_proto_resync resync;
+};
+
+/* error (PROTOCOL.md 4). */
+struct collab_proto_error_view {
+	bool has_broadcast_id;          /* false: "broadcastId":null */
+	struct collab_str broadcast_id;
+	enum collab_proto_err code;     /* never NONE */
+	struct collab_str message;
+};
+
+/*
+ * A parsed server message. Which fields are set, by type:
+ *   WELCOME     welcome
+ *   SNAPSHOT    seq, reset, n_items chats from first (collab_proto_msg_chat)
+ *   SYNCED      seq
+ *   EVENT       event
+ *   USER_COUNT  count
+ *   ERROR       error
+ *   BATCH       n_items events from first (collab_proto_msg_event)
+ *   UNKNOWN     type_name (the message's `type`)
+ * Other fields are zero, positions (first, event.chat.first_comment)
+ * COLLAB_PROTO_ITER_END; so after a rejection, when type is NONE and
+ * message says why. doc, scratch and scratch_cap are for the iteration
+ * functions; callers leave them alone.
+ */
+struct collab_proto_server_msg {
+	enum collab_proto_msg_type type;
+	struct collab_proto_welcome_view welcome;
+	uint64_t seq;
+	bool reset;
+	uint64_t count;
+	struct collab_proto_event_view event;
+	struct collab_proto_error_view error;
+	size_t n_items;
+	uint32_t first;
+	struct collab_str type_name;
+	char message[COLLAB_PROTO_MESSAGE_CAP]; /* NUL-terminated; "" on success */
+	size_t message_len;
+	struct collab_json_doc doc;
+	uint8_t *scratch;
+	size_t scratch_cap;
+};
+
+/*
+ * Parses one whole server message p[0..len) (a WebSocket text message)
+ * into *m, checking it as described under PARSING: the whole message,
+ * every chat, comment and batched event included, so that the iteration
+ * functions cannot fail on it afterwards. mem: the node array MUST hold
+ * COLLAB_JSON_NODES_FOR(len) nodes and the scratch
+ * collab_proto_client_scratch_size(len) bytes (see Views for how long
+ * the results last). cfg NULL means the defaults.
+ *
+ * Returns 0 with *m filled (UNKNOWN included); COLLAB_EPROTO when the
+ * message is not a well-formed server message (not JSON within the
+ * reader's limits, not an object, a missing or ill-typed member, an
+ * unknown action or error code, a batch holding anything but events (a
+ * batch or a user-count included), an anchor nested too deeply to
+ * re-encode), with m->message saying why; COLLAB_ESPACE when mem is
+ * smaller than it MUST be; COLLAB_EINVAL for NULL m or mem, p NULL with
+ * len > 0, or cfg->json.max_input above its cap. The input is only read.
+ * Cost: O(len) plus the reader's.
+ */
+int collab_proto_parse_server(const struct collab_proto_client_config *cfg,
+			      const struct collab_proto_mem *mem,
+			      const uint8_t *p, size_t len,
+			      struct collab_proto_server_msg *m);
+
+/*
+ * Iteration over a parsed message, each step O(1) plus the element's own
+ * size; nothing is copied but decoded strings and anchors (see Views):
+ *
+ *     for (it = m.first; it != COLLAB_PROTO_ITER_END;
+ *          it = collab_proto_msg_next(&m, it)) {
+ *             collab_proto_msg_chat(&m, it, &chat);     // a snapshot
+ *             for (c = chat.first_comment; c != COLLAB_PROTO_ITER_END;
+ *                  c = collab_proto_msg_next(&m, c))
+ *                     collab_proto_msg_comment(&m, c, &comment);
+ *     }
+ *
+ * and alike with collab_proto_msg_event() over a batch (an event's chat
+ * has comments to walk the same way).
+ */
+
+/* The position after it (in the same list), or COLLAB_PROTO_ITER_END. */
+uint32_t collab_proto_msg_next(const struct collab_proto_server_msg *m,
+			       uint32_t it);
+
+/*
+ * Fill *chat / *ev / *c from the element at it, which MUST come from
+ * this message's iteration (m->first, first_comment, collab_proto_msg_next)
+ * and the right list. Returns 0; COLLAB_EINVAL for NULL pointers or a
+ * position that does not hold such an element (then the output is zero).
+ * On a message collab_proto_parse_server() accepted, with the right
+ * positions, they cannot fail.
+ */
+int collab_proto_msg_chat(const struct collab_proto_server_msg *m,
+			  uint32_t it, struct collab_proto_chat_view *chat);
+int collab_proto_msg_event(const struct collab_proto_server_msg *m,
+			   uint32_t it, struct collab_proto_event_view *ev);
+int collab_proto_msg_comment(const struct collab_proto_server_msg *m,
+			     uint32_t it, struct collab_proto_comment *c);
+
+/* ==== end of CLIENT SIDE ============================================== */
 
 #ifdef __cplusplus
 }
