@@ -161,9 +161,12 @@ vendor-test:
 # The browser client's unit tests (node's own runner, no dependencies).
 unit-js:
 	@node --test tests/unit/js/
-# The demo in a real Chromium against the release server.
+# Real Chromium: collab-echo over ws:// and wss://, and the demo page
+# against the release server.
 e2e: $(PROGRAMS)
 	@mkdir -p $(B)/e2e
+	@BIN=$(CURDIR)/$(B)/bin NODE_PATH=$(CURDIR)/tests/node/node_modules \
+		node tests/e2e/test_echo_browser.js
 	@BIN=$(CURDIR)/$(B)/bin E2E_OUT=$(CURDIR)/$(B)/e2e NODE_PATH=$(CURDIR)/tests/node/node_modules \
 		node tests/e2e/test_demo.js
 
