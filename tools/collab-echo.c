@@ -11,6 +11,7 @@
  * short grace period).
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@
 #include "collab/wsconn.h"
 
 #define DEFAULT_MAX_MESSAGE ((uint64_t)16 * 1024 * 1024)
+/* Queue room beyond two echoes of the largest message. */
+#define QUEUE_SLACK ((size_t)1024 * 1024)
 /* Time given to clients to answer our 1001 before exiting anyway. */
 #define GRACE_MS 2000u
 
@@ -31,9 +34,10 @@ struct echo {
 	int stopping;
 };
 
-static void usage(FILE *f)
+/* Returns what fputs() does: EOF when f cannot be written. */
+static int usage(FILE *f)
 {
-	fputs("usage: collab-echo --listen ADDR:PORT [--tls-cert PEM --tls-key PEM]\n"
+	return fputs("usage: collab-echo --listen ADDR:PORT [--tls-cert PEM --tls-key PEM]\n"
 	      "                   [--max-message BYTES]\n"
 	      "\n"
 	      "A WebSocket echo server: every text or binary message is sent back\n"
@@ -127,18 +131,20 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
+			/* --help whose text went nowhere is a failure. */
+			if (usage(stdout) == EOF || fflush(stdout) != 0)
+				return 1;
 			return 0;
 		}
 		if (strcmp(a, "--listen") != 0 && strcmp(a, "--tls-cert") != 0 &&
 		    strcmp(a, "--tls-key") != 0 && strcmp(a, "--max-message") != 0) {
-			fprintf(stderr, "collab-echo: unknown argument %s\n", a);
-			usage(stderr);
+			(void)fprintf(stderr, "collab-echo: unknown argument %s\n", a);
+			(void)usage(stderr);
 			return 2;
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "collab-echo: %s needs a value\n", a);
-			usage(stderr);
+			(void)fprintf(stderr, "collab-echo: %s needs a value\n", a);
+			(void)usage(stderr);
 			return 2;
 		}
 		if (strcmp(a, "--listen") == 0) {
@@ -150,36 +156,40 @@ int main(int argc, char **argv)
 		} else {
 			if (parse_u64(argv[++i], &max_message) != 0 ||
 			    max_message == 0 || max_message > ((uint64_t)1 << 31)) {
-				fprintf(stderr, "collab-echo: bad --max-message %s\n",
-					argv[i]);
+				(void)fprintf(stderr, "collab-echo: bad --max-message %s\n",
+					      argv[i]);
 				return 2;
 			}
 		}
 	}
 	if (listen_addr == NULL || (cert == NULL) != (key == NULL)) {
-		usage(stderr);
+		(void)usage(stderr);
 		return 2;
 	}
 	if (cert) {
 		rc = collab_tls_server_load(&tls, NULL, cert, key, NULL);
 		if (rc != 0) {
-			fprintf(stderr, "collab-echo: TLS: %s (%s)\n",
-				collab_tls_server_why(&tls), collab_strerror(rc));
+			(void)fprintf(stderr, "collab-echo: TLS: %s (%s)\n",
+				      collab_tls_server_why(&tls), collab_strerror(rc));
 			return 1;
 		}
 		has_tls = 1;
 	}
 	if (collab_loop_init(&e.loop, NULL) != 0) {
-		fprintf(stderr, "collab-echo: cannot create the event loop\n");
+		(void)fprintf(stderr, "collab-echo: cannot create the event loop\n");
 		goto out_tls;
 	}
 	collab_wsctx_config_init(&cfg);
 	cfg.server_max_message = max_message;
-	/* Room for a few echoes of the largest message in flight. */
-	cfg.queue_limit = (size_t)max_message * 2 + 1024 * 1024;
+	/* Room for a few echoes of the largest message in flight. With a
+	 * 32-bit size_t, 2 GiB * 2 would wrap: saturate instead. */
+	if (max_message > (SIZE_MAX - QUEUE_SLACK) / 2)
+		cfg.queue_limit = SIZE_MAX;
+	else
+		cfg.queue_limit = (size_t)max_message * 2 + QUEUE_SLACK;
 	rc = collab_wsctx_init(&e.ws, &e.loop, &cfg);
 	if (rc != 0) {
-		fprintf(stderr, "collab-echo: %s\n", collab_strerror(rc));
+		(void)fprintf(stderr, "collab-echo: %s\n", collab_strerror(rc));
 		goto out_loop;
 	}
 	memset(&hd, 0, sizeof(hd));
@@ -190,21 +200,26 @@ int main(int argc, char **argv)
 	rc = collab_wsconn_listen(&e.lst, &e.ws, listen_addr, alen, &hd,
 				  has_tls ? &tls : NULL);
 	if (rc != 0) {
-		fprintf(stderr, "collab-echo: cannot listen on %s: %s\n",
-			listen_addr, collab_strerror(rc));
+		(void)fprintf(stderr, "collab-echo: cannot listen on %s: %s\n",
+			      listen_addr, collab_strerror(rc));
 		goto out_ws;
 	}
 	collab_loop_timer_init(&e.grace, on_grace, &e);
 	if (collab_loop_signal(&e.loop, &e.sigint, SIGINT, on_signal, &e) != 0 ||
 	    collab_loop_signal(&e.loop, &e.sigterm, SIGTERM, on_signal, &e) != 0) {
-		fprintf(stderr, "collab-echo: cannot handle signals\n");
+		(void)fprintf(stderr, "collab-echo: cannot handle signals\n");
 		goto out_listen;
 	}
 	for (hostlen = alen; hostlen > 0 && listen_addr[hostlen - 1] != ':'; hostlen--)
 		;
-	printf("listening %s://%.*s:%u\n", has_tls ? "wss" : "ws",
-	       (int)(hostlen ? hostlen - 1 : 0), listen_addr, (unsigned)e.lst.port);
-	fflush(stdout);
+	/* Whoever started us learns the port from this line only: if it
+	 * cannot be written, serving would wait for nobody. */
+	if (printf("listening %s://%.*s:%u\n", has_tls ? "wss" : "ws",
+		   (int)(hostlen ? hostlen - 1 : 0), listen_addr,
+		   (unsigned)e.lst.port) < 0 || fflush(stdout) != 0) {
+		(void)fprintf(stderr, "collab-echo: cannot write to stdout\n");
+		goto out_listen;
+	}
 	status = collab_loop_run(&e.loop) == 0 ? 0 : 1;
 out_listen:
 	collab_wsconn_unlisten(&e.lst);

@@ -759,10 +759,20 @@ void collab_wsctx_close_all(struct collab_wsctx *ctx, uint16_t code)
 
 		if (c == NULL)
 			continue;
-		if (c->state < WSC_OPEN || c->state == WSC_RESPONDING)
+		switch (c->state) {
+		case WSC_CONNECTING:
+		case WSC_HANDSHAKE:
+		case WSC_RESPONDING:
+			/* Not open yet: nothing to close politely. */
 			wsc_teardown(c, COLLAB_ECLOSED);
-		else if (c->state == WSC_OPEN)
+			break;
+		case WSC_OPEN:
 			(void)collab_wsconn_close(ctx, h, code, NULL, 0);
+			break;
+		default:
+			/* Closing or lingering: already on its way out. */
+			break;
+		}
 	}
 }
 

@@ -193,6 +193,43 @@ int collab_wsconn_respond(struct collab_wsconn *c, unsigned status,
 	return 0;
 }
 
+/* As collab_wsconn_respond(), for a HEAD request (RFC 9110 9.3.2): the
+ * head alone, with the Content-Length a GET would carry. */
+int collab_wsconn_respond_head(struct collab_wsconn *c, unsigned status,
+			       struct collab_str content_type,
+			       const struct collab_http_header *extra,
+			       size_t nextra, uint64_t content_length)
+{
+	struct wsc_req *r = current(c);
+	struct collab_http_header h[MAX_EXTRA + 1];
+	struct collab_shbuf *sb;
+	size_t cap, w;
+	int rc;
+
+	if (r == NULL)
+		return COLLAB_ESTATE;
+	if (status == 101 || nextra > MAX_EXTRA || (extra == NULL && nextra > 0))
+		return COLLAB_EINVAL;
+	if (nextra)
+		memcpy(h, extra, nextra * sizeof(*h));
+	h[nextra].name = COLLAB_STR("Connection");
+	h[nextra].value = COLLAB_STR("close");
+	cap = HEAD_SLACK + content_type.len + headers_bytes(h, nextra + 1);
+	sb = collab_shbuf_new(ctx_of(c)->a, cap);
+	if (sb == NULL)
+		return COLLAB_ENOMEM;
+	rc = collab_http_write_head((char *)sb->data, cap, status, content_type,
+				    content_length, h, nextra + 1, &w);
+	if (rc == 0)
+		rc = wsc_tx_push(c, sb, 0, w, 0);
+	if (rc != 0) {
+		collab_shbuf_unref(sb);
+		return rc;
+	}
+	r->decided = 2;
+	return 0;
+}
+
 int collab_wsconn_accept(struct collab_wsconn *c, struct collab_str subprotocol)
 {
 	struct wsc_req *r = current(c);
@@ -360,11 +397,10 @@ static void client_refused(struct collab_wsconn *c, const char *why,
 	wsc_teardown(c, COLLAB_EHANDSHAKE);
 }
 
-static void client_response(struct collab_wsconn *c,
+static void client_response(struct collab_wsconn *c, const struct wsc_hs *hs,
 			    const struct collab_http_response *res,
 			    uint8_t *rest, size_t rest_len)
 {
-	struct wsc_hs *hs = c->aux;
 	struct collab_str sel = { NULL, 0 };
 	const char *why = "";
 	char proto[sizeof(hs->proto)];
@@ -401,6 +437,13 @@ void wsc_hs_input(struct collab_wsconn *c, uint8_t *p, size_t n)
 	size_t len = n, prev = 0, room, k, head_len, off;
 	int client = (c->flags & WF_CLIENT) != 0, rc;
 
+	/* A client's handshake block holds the key and the offered
+	 * subprotocols, made by wsc_hs_client_start() before connect():
+	 * without it the response cannot be checked (RFC 6455 4.1). */
+	if (client && hs == NULL) {
+		client_refused(c, "no handshake state", 0);
+		return;
+	}
 	http_cfg(ctx, &hc);
 	if (hs && hs->head.len) {
 		prev = hs->head.len;
@@ -443,7 +486,7 @@ void wsc_hs_input(struct collab_wsconn *c, uint8_t *p, size_t n)
 	/* The head was incomplete at prev bytes, so it ends in this read. */
 	off = buf == p ? head_len : head_len - prev;
 	if (client)
-		client_response(c, &res, p + off, n - off);
+		client_response(c, hs, &res, p + off, n - off);
 	else
 		server_request(c, &req, p + off, n - off);
 }

@@ -209,12 +209,17 @@ static void enter_linger(struct collab_wsconn *c)
 		wsc_teardown(c, 0);
 }
 
+/* TCP is shut down once nothing more is to be said: the close handshake
+ * is done (ours sent, and the peer's received or not awaited), or the
+ * HTTP response of a refused handshake is fully written. */
 static void transitions(struct collab_wsconn *c)
 {
-	if (c->state == WSC_CLOSING && (c->flags & WF_CLOSE_SENT) &&
-	    (c->flags & (WF_CLOSE_RCVD | WF_NO_WAIT)))
-		enter_linger(c);
-	else if (c->state == WSC_RESPONDING && c->tx == NULL)
+	int close_done = c->state == WSC_CLOSING &&
+		(c->flags & WF_CLOSE_SENT) &&
+		(c->flags & (WF_CLOSE_RCVD | WF_NO_WAIT));
+	int response_done = c->state == WSC_RESPONDING && c->tx == NULL;
+
+	if (close_done || response_done)
 		enter_linger(c);
 }
 

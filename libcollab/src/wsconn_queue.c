@@ -41,9 +41,9 @@ int wsc_tx_get(struct collab_wsconn *c)
 	if (tx == NULL)
 		return COLLAB_ENOMEM;
 	memset(tx, 0, sizeof(*tx));
+	collab_buf_init(&tx->ctl, ctx->a, 0);
 	tx->ent = tx->inl;
 	tx->cap = WSC_INLINE_ENTS;
-	collab_buf_init(&tx->ctl, ctx->a, 0);
 	c->tx = tx;
 	return 0;
 }
@@ -177,19 +177,28 @@ int wsc_queue_frame(struct collab_wsconn *c, enum collab_ws_opcode op, int fin,
 	if (rc != 0)
 		return rc;
 	tx = c->tx;
-	tail = tx->n ? &tx->ent[(tx->head + tx->n - 1) % tx->cap] : NULL;
-	if (tail && tail->own && tail->sb->refs == 1 &&
-	    tail->sb->len - tail->len >= total) {
+	/* Appended to our last chunk when it has room and no other queue
+	 * shares it; otherwise a new chunk. */
+	tail = NULL;
+	if (tx->n > 0) {
+		struct wsc_ent *last = &tx->ent[(tx->head + tx->n - 1) % tx->cap];
+
+		if (last->own && last->sb->refs == 1 &&
+		    last->sb->len - last->len >= total)
+			tail = last;
+	}
+	if (tail) {
 		dst = tail->sb->data + tail->len;
 		tail->len += total;
 		tx->bytes += total;
 		drain_check(c);
 	} else {
 		sb = collab_shbuf_new(ctx->a, total < WSC_CHUNK ? WSC_CHUNK : total);
-		if (sb == NULL || (rc = wsc_tx_push(c, sb, 0, total, 1)) != 0) {
+		rc = sb == NULL ? COLLAB_ENOMEM : wsc_tx_push(c, sb, 0, total, 1);
+		if (rc != 0) {
 			collab_shbuf_unref(sb);
 			wsc_tx_release(c);
-			return COLLAB_ENOMEM;
+			return rc;
 		}
 		dst = sb->data;
 	}

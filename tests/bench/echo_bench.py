@@ -17,13 +17,24 @@ starts a fresh server process and stops it by PID (SIGTERM).
 
 The load generator is plain epoll over raw non-blocking sockets in several
 processes (no WebSocket library): a round trip costs it a few microseconds.
+The whole run keeps within --budget seconds (default 90; about 40 with the
+defaults): a measurement that would not fit in what is left is skipped.
 
     /usr/bin/python3 tests/bench/echo_bench.py                # all three
-    /usr/bin/python3 tests/bench/echo_bench.py --servers node,python --idle 2000
+    /usr/bin/python3 tests/bench/echo_bench.py --servers node-ws,python-websockets --idle 2000
     /usr/bin/python3 tests/bench/echo_bench.py --server mine="./a.out --x" --json out.json
 
 collab-echo is $BIN/collab-echo (BIN defaults to build/bin, the release
-build); when it is missing it is skipped and ratios are against node.
+build); when it is missing it is skipped and no ratios are printed.
+
+With --bench-lines (tests/bench/run.sh) it also prints, per server (collab,
+node, python) and then as collab-echo's ratio to each other server
+(collab / other):
+
+    bench echo_rtt_collab 85000 rt/s          bench echo_rtt_ratio_vs_node 1.46 x
+    bench echo_rtt_per_cpu_collab ... rt/cpu-s
+    bench echo_p99_collab ... ms
+    bench idle_bytes_collab 152 B/conn        bench idle_bytes_ratio_vs_node 0.0245 x
 """
 import argparse
 import base64
@@ -337,8 +348,49 @@ def default_servers():
     }
 
 
-def fmt(v, spec):
-    return "-" if v is None or v != v else format(v, spec)
+def fmt(v, spec, suffix=""):
+    return "-" if v is None or v != v else format(v, spec) + suffix
+
+
+# Short names for the bench lines: bench echo_rtt_collab, idle_bytes_node...
+SHORT = {"collab-echo": "collab", "node-ws": "node", "python-websockets": "python"}
+REF = "collab-echo"
+
+
+def short(name):
+    return SHORT.get(name) or re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+
+
+def ratio(a, b):
+    """a / b, or None when either is missing (None or NaN) or b is 0."""
+    if a is None or b is None or a != a or b != b or not b:
+        return None
+    return a / b
+
+
+def bench_lines(ok):
+    """`bench NAME VALUE UNIT` lines, grouped by measurement: each server's
+    value, then collab-echo's ratio to each other server (collab / other:
+    above 1 collab-echo does more round trips, below 1 it uses less
+    memory)."""
+    out = []
+    others = [n for n in ok if n != REF] if REF in ok else []
+
+    def group(key, field, unit, spec, ratios=True):
+        for n, r in ok.items():
+            v = r.get(field)
+            if v is not None and v == v:
+                out.append(f"bench {key}_{short(n)} {format(v, spec)} {unit}")
+        for n in others if ratios else []:
+            v = ratio(ok[REF].get(field), ok[n].get(field))
+            if v is not None:
+                out.append(f"bench {key}_ratio_vs_{short(n)} {v:.3g} x")
+
+    group("echo_rtt", "rt_per_s", "rt/s", ".0f")
+    group("echo_rtt_per_cpu", "rt_per_cpu_s", "rt/cpu-s", ".0f")
+    group("echo_p99", "p99_ms", "ms", ".2f", ratios=False)
+    group("idle_bytes", "bytes_per_conn", "B/conn", ".0f")
+    return out
 
 
 def main():
@@ -353,13 +405,19 @@ def main():
     ap.add_argument("--duration", type=float, default=5.0, help="seconds of round trips (5)")
     ap.add_argument("--idle", type=int, default=10000, help="idle connections (10000; 0 skips)")
     ap.add_argument("--per-proc", type=int, default=5000, help="idle connections per client process (5000)")
-    ap.add_argument("--timeout", type=float, default=90.0, help="seconds to open the idle connections (90)")
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds to open the idle connections, at most (60)")
+    ap.add_argument("--budget", type=float, default=90.0,
+                    help="seconds for the whole run (90): a measurement that cannot "
+                         "finish in what is left is skipped; 0: no limit")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--bench-lines", action="store_true",
                     help="also print `bench NAME VALUE UNIT` lines (tests/bench/run.sh)")
     a = ap.parse_args()
     raise_nofile()
     os.environ.setdefault("NODE_PATH", os.path.join(TOP, "tests", "node", "node_modules"))
+    t_start = time.monotonic()
+    deadline = t_start + a.budget if a.budget > 0 else float("inf")
 
     servers = default_servers()
     if a.collab:
@@ -372,7 +430,7 @@ def main():
     names = [n for n in a.servers.split(",") if n]
     results = {}
     ctx = mp.get_context("spawn")
-    for name in names:
+    for k, name in enumerate(names):
         cmd = servers.get(name)
         if cmd is None:
             sys.exit(f"unknown server {name!r}")
@@ -382,13 +440,25 @@ def main():
         print(f"# {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
         res = {"cmd": cmd}
         try:
+            # Each server's share of what is left: its round trips (plus
+            # start, connect and stop) and its idle connections.
+            left = deadline - time.monotonic()
+            share = left / (len(names) - k)
+            if share < a.duration + 5:
+                raise RuntimeError(f"out of the {a.budget:g} s budget")
             res.update(measure_rtt(ctx, name, cmd, a.conns, a.procs, a.duration))
             print(f"#   {res['rt_per_s']:.0f} round trips/s, server CPU {res['server_cpu_pct']:.0f}%, "
                   f"load generator CPU {res['loadgen_cpu_pct']:.0f}%, all CPUs busy "
                   f"{res['machine_busy_pct']:.0f}%",
                   file=sys.stderr, flush=True)
             if a.idle > 0:
-                res.update(measure_idle(ctx, name, cmd, a.idle, a.per_proc, a.timeout))
+                left = deadline - time.monotonic()
+                share = left / (len(names) - k)
+                # opening, then ~2 s of readings, release and stop
+                timeout = min(a.timeout, share - 10)
+                if timeout < 3:
+                    raise RuntimeError(f"idle connections skipped: out of the {a.budget:g} s budget")
+                res.update(measure_idle(ctx, name, cmd, a.idle, a.per_proc, timeout))
                 print(f"#   {res['idle_conns']} idle connections: {res['bytes_per_conn']:.0f} bytes each "
                       f"(opened in {res['setup_s']:.1f} s, {res['idle_errors']} failed)",
                       file=sys.stderr, flush=True)
@@ -398,43 +468,40 @@ def main():
         results[name] = res
 
     ok = {n: r for n, r in results.items() if "rt_per_s" in r}
-    ref = "collab-echo" if "collab-echo" in ok else ("node-ws" if "node-ws" in ok else next(iter(ok), None))
+    ref = REF if REF in ok else None
     print(f"\necho benchmark: {a.conns} connections x {a.duration:g} s ping-pong of a 32-byte text "
-          f"({a.procs} client processes); {a.idle} idle connections; loopback")
+          f"({a.procs} client processes); {a.idle} idle connections; loopback; "
+          f"{time.monotonic() - t_start:.0f} s")
     hdr = (f"{'server':<20} {'round trips/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'srv CPU%':>8} "
-           f"{'rt/CPU-s':>9} {'B/idle conn':>11} {'rt/s vs ' + (ref or '-'):>22} {'mem vs ' + (ref or '-'):>20}")
+           f"{'rt/CPU-s':>9} {'B/idle conn':>11} {'collab/this rt/s':>16} {'rt/CPU-s':>8} "
+           f"{'B':>6}")
     print(hdr)
     print("-" * len(hdr))
     for name, r in results.items():
         if "rt_per_s" not in r:
             print(f"{name:<20} failed: {r.get('error')}")
             continue
-        rr = ok[ref]
-        rt_ratio = r["rt_per_s"] / rr["rt_per_s"] if rr["rt_per_s"] else None
+        rr = ok[ref] if ref else {}
+        rt_ratio = ratio(rr.get("rt_per_s"), r["rt_per_s"])
+        cpu_ratio = ratio(rr.get("rt_per_cpu_s"), r["rt_per_cpu_s"])
         mem = r.get("bytes_per_conn")
-        mem_ratio = mem / rr["bytes_per_conn"] if mem is not None and rr.get("bytes_per_conn") else None
-        r["rt_ratio_vs_" + ref] = rt_ratio
-        r["mem_ratio_vs_" + ref] = mem_ratio
+        mem_ratio = ratio(rr.get("bytes_per_conn"), mem)
+        r["collab_rt_ratio"] = rt_ratio
+        r["collab_rt_per_cpu_ratio"] = cpu_ratio
+        r["collab_mem_ratio"] = mem_ratio
         print(f"{name:<20} {r['rt_per_s']:>13.0f} {fmt(r['p50_ms'], '.2f'):>7} {fmt(r['p99_ms'], '.2f'):>7} "
               f"{r['server_cpu_pct']:>8.0f} {fmt(r['rt_per_cpu_s'], '.0f'):>9} {fmt(mem, '.0f'):>11} "
-              f"{fmt(rt_ratio, '.2f') + 'x':>22} {fmt(mem_ratio, '.2f') + 'x':>20}")
-    print(f"(ratios: this server's value / the reference's. srv CPU%: the server's CPU time over the "
-          f"window (100 = one core). The server and the load generator share {os.cpu_count()} cores: "
-          "when all of them are busy, rt/CPU-s (round trips per second of server CPU) is the fairer "
-          "comparison.)")
+              f"{fmt(rt_ratio, '.3g', 'x'):>16} {fmt(cpu_ratio, '.3g', 'x'):>8} "
+              f"{fmt(mem_ratio, '.3g', 'x'):>6}")
+    print(f"(collab/this: collab-echo's value / this server's: rt/s and rt/CPU-s above 1, collab-echo is "
+          f"faster; B above 1, it uses more memory per idle connection. srv CPU%: the server's CPU "
+          f"time over the window (100 = one core). The server and the load generator share "
+          f"{os.cpu_count()} cores: when all of them are busy, rt/CPU-s (round trips per second of "
+          "server CPU) is the fairer comparison. B/idle conn: the server's VmRSS growth per idle "
+          "upgraded connection, kernel socket buffers not included.)")
     if a.bench_lines:
-        for name, r in ok.items():
-            key = "echo_" + re.sub(r"[^A-Za-z0-9]+", "_", name)
-            lines = [("round_trips_per_s", r["rt_per_s"], "rt/s"), ("p99_ms", r["p99_ms"], "ms"),
-                     ("rt_per_server_cpu_s", r["rt_per_cpu_s"], "rt/cpu-s"),
-                     ("bytes_per_idle_conn", r.get("bytes_per_conn"), "B"),
-                     (f"rt_vs_{ref}", r.get("rt_ratio_vs_" + ref), "x"),
-                     (f"mem_vs_{ref}", r.get("mem_ratio_vs_" + ref), "x")]
-            for what, v, unit in lines:
-                if v is not None and v == v and not (what.endswith(ref) and name == ref):
-                    print(f"bench {key}_{re.sub(r'[^A-Za-z0-9]+', '_', what)} "
-                          f"{v:.2f} {unit}" if unit in ("x", "ms") else
-                          f"bench {key}_{re.sub(r'[^A-Za-z0-9]+', '_', what)} {v:.0f} {unit}")
+        for ln in bench_lines(ok):
+            print(ln)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"conns": a.conns, "duration": a.duration, "procs": a.procs, "idle": a.idle,

@@ -10,6 +10,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BIN=${BIN:-$top/build/bin}
 BENCH=${BENCH:-$top/build/bench}
+# make passes them relative to the top folder, where it runs.
+case $BIN in /*) ;; *) BIN="$PWD/$BIN" ;; esac
+case $BENCH in /*) ;; *) BENCH="$PWD/$BENCH" ;; esac
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 

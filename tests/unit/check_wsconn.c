@@ -80,7 +80,11 @@ struct rec {
 	int drop_in_msg;                   /* drop the connection in on_message */
 };
 
-enum { REQ_DEFAULT, REQ_PROTO, REQ_404, REQ_REJECT503 };
+enum { REQ_DEFAULT, REQ_PROTO, REQ_404, REQ_REJECT503, REQ_BIG };
+
+/* REQ_BIG's body: more than any loopback socket buffers hold, so the
+ * response stays queued while the client does not read. */
+#define BIG_BODY ((size_t)16 << 20)
 
 struct fx {
 	struct fake_clock clk;
@@ -119,6 +123,16 @@ static void on_request(struct collab_wsconn *c, const struct collab_wsconn_reque
 	case REQ_REJECT503:
 		ck_assert_int_eq(collab_wsconn_reject(c, 503, &ra, 1, COLLAB_STR("busy\n")), 0);
 		break;
+	case REQ_BIG: {
+		uint8_t *body = malloc(BIG_BODY);
+
+		ck_assert_ptr_nonnull(body);
+		memset(body, 'b', BIG_BODY);
+		ck_assert_int_eq(collab_wsconn_respond(c, 200, COLLAB_STR("text/plain"),
+						       NULL, 0, body, BIG_BODY), 0);
+		free(body);
+		break;
+	}
 	default:
 		break;
 	}
@@ -266,12 +280,18 @@ struct raw {
 	int eof;
 };
 
-static int raw_connect(void)
+/* rcvbuf > 0: that receive buffer, set before connect() so that the
+ * window stays that small (a client that does not read blocks the
+ * server soon). */
+static int raw_connect_rcvbuf(int rcvbuf)
 {
 	struct sockaddr_in a;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	ck_assert_int_ge(fd, 0);
+	if (rcvbuf > 0)
+		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+					    sizeof(rcvbuf)), 0);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons(F.l.port);
@@ -280,6 +300,11 @@ static int raw_connect(void)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
+}
+
+static int raw_connect(void)
+{
+	return raw_connect_rcvbuf(0);
 }
 
 static void raw_send(struct raw *r, const void *p, size_t n)
@@ -1295,6 +1320,221 @@ START_TEST(test_user_bytes_and_close_all)
 }
 END_TEST
 
+/* Reads and throws away until EOF (pumping the server); returns the
+ * byte count, what was buffered included. */
+static size_t raw_drain_to_eof(struct raw *r)
+{
+	size_t total = r->len;
+	int idle = 0;
+
+	r->len = 0;
+	while (!r->eof) {
+		ssize_t n = recv(r->fd, r->buf, sizeof(r->buf), 0);
+
+		if (n > 0) {
+			total += (size_t)n;
+			idle = 0;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			r->eof = 1;
+			break;
+		}
+		turn(1);
+		ck_assert_int_lt(++idle, 4000);
+	}
+	return total;
+}
+
+/* collab_wsctx_close_all() in every state a connection can be in: one
+ * still in its handshake and one whose HTTP response is still queued are
+ * dropped; an open one gets the close code; one already closing (our
+ * close sent, the peer's awaited) and one lingering after its response
+ * are left to end by themselves. */
+START_TEST(test_close_all_every_state)
+{
+	struct raw ro, rc, rl, rr, rh;
+	struct collab_wsconn_handle hc;
+	struct frame f;
+	size_t got;
+
+	/* open */
+	raw_open(&ro);
+	/* closing: our close 1000 is out, the peer has not answered */
+	F.srv.opens = 0;
+	raw_open(&rc);
+	hc = F.srv.h;
+	ck_assert_int_eq(collab_wsconn_close(&F.ws, hc, 1000, "bye", 3), 0);
+	collab_wsctx_flush(&F.ws);
+	ck_assert_int_eq(raw_read_frame(&rc, &f), 1);
+	ck_assert_int_eq(f.op, 8);
+	raw_done_frame(&rc, &f);
+	/* lingering: a 404 written, the server awaits our EOF */
+	memset(&rl, 0, sizeof(rl));
+	F.srv.mode = REQ_404;
+	rl.fd = raw_connect();
+	ck_assert_int_eq(raw_request(&rl, ""), 404);
+	/* responding: 16 MiB of body queued behind a 4 KiB window */
+	memset(&rr, 0, sizeof(rr));
+	F.srv.mode = REQ_BIG;
+	rr.fd = raw_connect_rcvbuf(4096);
+	ck_assert_int_eq(raw_request(&rr, ""), 200);
+	turns(3);
+	/* handshake: connected, no request yet */
+	memset(&rh, 0, sizeof(rh));
+	rh.fd = raw_connect();
+	turns(3);
+	ck_assert_uint_eq(collab_wsctx_count(&F.ws), 5);
+	ck_assert_int_eq(F.srv.closes, 0);
+
+	collab_wsctx_close_all(&F.ws, 1001);
+	collab_wsctx_flush(&F.ws);
+	/* the handshake and the responding one are gone: EOF, and the
+	 * response cut short */
+	raw_fill(&rh, 1, 200);
+	ck_assert_int_eq(rh.eof, 1);
+	ck_assert_uint_eq(rh.len, 0);
+	got = raw_drain_to_eof(&rr);
+	ck_assert_uint_lt(got, BIG_BODY);
+	ck_assert_uint_eq(collab_wsctx_count(&F.ws), 3);
+	/* the closing one got no second close frame */
+	raw_fill(&rc, 1, 50);
+	ck_assert_uint_eq(rc.len, 0);
+	ck_assert_int_eq(rc.eof, 0);
+	/* the open one got 1001 */
+	{
+		uint8_t pl[2] = { 0x03, 0xE9 };
+
+		raw_frame(&ro, 1, 8, pl, 2);
+	}
+	expect_close(&ro, 1001);
+	/* the closing one ends with the peer's answer */
+	{
+		uint8_t pl[2] = { 0x03, 0xE8 };
+
+		raw_frame(&rc, 1, 8, pl, 2);
+	}
+	raw_fill(&rc, 1, 4000);
+	ck_assert_int_eq(rc.eof, 1);
+	ck_assert_int_eq(F.srv.closes, 2);
+	close(rh.fd);
+	close(rr.fd);
+	close(ro.fd);
+	close(rc.fd);
+	for (int i = 0; i < 200 && collab_wsctx_count(&F.ws) > 1; i++)
+		turn(2);
+	/* the lingering one was left alone: it ends with our EOF */
+	ck_assert_uint_eq(collab_wsctx_count(&F.ws), 1);
+	close(rl.fd);
+	expect_no_conns();
+}
+END_TEST
+
+/* A shared frame of n bytes: "\x81\x04" and four digits of i, or for
+ * n > 10 a binary frame of n - 10 payload bytes 'B'. */
+static struct collab_shbuf *shared_frame(unsigned i, size_t n)
+{
+	struct collab_shbuf *sb = collab_shbuf_new(&F.al, n);
+
+	ck_assert_ptr_nonnull(sb);
+	if (n == 6) {
+		char d[5];
+
+		snprintf(d, sizeof(d), "%04u", i);
+		sb->data[0] = 0x81;
+		sb->data[1] = 4;
+		memcpy(sb->data + 2, d, 4);
+	} else {
+		sb->data[0] = 0x82;
+		sb->data[1] = 127;
+		for (int k = 0; k < 8; k++)
+			sb->data[2 + k] = (uint8_t)((uint64_t)(n - 10) >> (56 - 8 * k));
+		memset(sb->data + 10, 'B', n - 10);
+	}
+	return sb;
+}
+
+/* The write queue's ring grows while its head is not at slot 0 (the
+ * entries wrap around the inline array), then again from an allocated
+ * array: every frame still goes out once, in order. */
+START_TEST(test_queue_ring_growth_wrapped)
+{
+	struct collab_wsctx_config cfg;
+	struct collab_shbuf *sb;
+	struct raw r;
+	const size_t big = ((size_t)16 << 20) + 10;
+	const unsigned nsmall = 40;
+	size_t total, got, off;
+	uint8_t *all;
+	unsigned i;
+
+	fx_stop();
+	collab_wsctx_config_init(&cfg);
+	cfg.queue_limit = (size_t)64 << 20;
+	cfg.low_water = 0;
+	fx_start(&cfg);
+	memset(&r, 0, sizeof(r));
+	r.fd = raw_connect_rcvbuf(4096);
+	ck_assert_int_eq(raw_request(&r, ""), 101);
+	raw_head_consume(&r);
+	F.srv.echo = 0;
+	/* three small frames and a big one: the small ones are written and
+	 * leave the ring, the big one blocks at slot 3 */
+	for (i = 0; i < 4; i++) {
+		sb = shared_frame(i, i < 3 ? 6 : big);
+		ck_assert_int_eq(collab_wsconn_send_shared(&F.ws, F.srv.h, sb), 0);
+		collab_shbuf_unref(sb);
+	}
+	collab_wsctx_flush(&F.ws);
+	ck_assert_uint_gt(collab_wsconn_queued(&F.ws, F.srv.h), 0);
+	/* slots 0..2 fill behind it, then the ring grows 4 -> 8 -> 16 -> 32
+	 * -> 64 */
+	for (i = 3; i < 3 + nsmall; i++) {
+		sb = shared_frame(i, 6);
+		ck_assert_int_eq(collab_wsconn_send_shared(&F.ws, F.srv.h, sb), 0);
+		collab_shbuf_unref(sb);
+	}
+	total = 3 * 6 + big + nsmall * 6;
+	all = malloc(total + 1);
+	ck_assert_ptr_nonnull(all);
+	got = 0;
+	for (int idle = 0; got < total; ) {
+		ssize_t n = recv(r.fd, all + got, total + 1 - got, 0);
+
+		if (n > 0) {
+			got += (size_t)n;
+			idle = 0;
+		} else {
+			ck_assert(n < 0 && errno == EAGAIN);
+			turn(1);
+			ck_assert_int_lt(++idle, 4000);
+		}
+	}
+	ck_assert_uint_eq(got, total);
+	off = 0;
+	for (i = 0; i < 3 + nsmall; i++) {
+		char d[5];
+
+		if (i == 3) {
+			ck_assert_uint_eq(all[off], 0x82);
+			ck_assert_uint_eq(all[off + 10], 'B');
+			ck_assert_uint_eq(all[off + big - 1], 'B');
+			off += big;
+		}
+		snprintf(d, sizeof(d), "%04u", i);
+		ck_assert_uint_eq(all[off], 0x81);
+		ck_assert_int_eq(memcmp(all + off + 2, d, 4), 0);
+		off += 6;
+	}
+	ck_assert_uint_eq(off, total);
+	free(all);
+	turns(2);
+	ck_assert_uint_eq(collab_wsconn_queued(&F.ws, F.srv.h), 0);
+	raw_close(&r);
+	expect_no_conns();
+}
+END_TEST
+
 static char certdir[64];
 
 static int make_certs(void)
@@ -1494,6 +1734,8 @@ static Suite *wsconn_suite(void)
 	tcase_add_test(tc, test_shared_buffer_refcounts);
 	tcase_add_test(tc, test_handle_staleness);
 	tcase_add_test(tc, test_user_bytes_and_close_all);
+	tcase_add_test(tc, test_close_all_every_state);
+	tcase_add_test(tc, test_queue_ring_growth_wrapped);
 	tcase_add_test(tc, test_client_role_plain);
 	tcase_add_test(tc, test_client_role_refused);
 	tcase_add_test(tc, test_client_role_tls);

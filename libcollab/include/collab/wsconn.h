@@ -399,6 +399,15 @@ int collab_wsconn_reject(struct collab_wsconn *c, unsigned status,
 			 const struct collab_http_header *extra, size_t nextra,
 			 struct collab_str body);
 
+/* From on_request only: the answer to a HEAD request (RFC 9110 9.3.2), as
+ * collab_wsconn_respond() but without a body: the head carries
+ * Content-Length content_length, what the GET answer's body would be.
+ * Returns as collab_wsconn_respond(). */
+int collab_wsconn_respond_head(struct collab_wsconn *c, unsigned status,
+			       struct collab_str content_type,
+			       const struct collab_http_header *extra,
+			       size_t nextra, uint64_t content_length);
+
 /* ---- by handle --------------------------------------------------------------- */
 
 /* The connection h names, or NULL when it is stale. The pointer is valid
