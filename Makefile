@@ -95,7 +95,7 @@ $(A)/libcollab-server.a: $(A_SRV_OBJS)
 
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(A)/%,$(UNIT_SRCS))
-$(A)/check_%: tests/unit/check_%.c tests/unit/testutil.h $(A)/libcollab-server.a $(A)/libcollab.a
+$(A)/check_%: tests/unit/check_%.c $(wildcard tests/unit/*.h) $(A)/libcollab-server.a $(A)/libcollab.a
 	@echo "  CC    $@"
 	$(Q)$(CC) $(SCFLAGS) -Iserver -Itests/unit -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) $(CHECK_LIBS)
 

@@ -20,5 +20,6 @@
 #include "collab/loop.h"
 #include "collab/tls.h"
 #include "collab/wsconn.h"
+#include "collab/client.h"
 
 #endif
