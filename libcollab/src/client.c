@@ -274,6 +274,7 @@ static void attempt(struct collab_client *c)
 	if (c->stopping || c->state == COLLAB_CLIENT_CLOSED ||
 	    c->conn.gen != 0 || collab_loop_timer_armed(&c->retry_timer))
 		return; /* the callback closed, reconnected or started over */
+	memset(&o, 0, sizeof(o)); /* fields added later default to zero */
 	o.origin.p = c->origin;
 	o.origin.len = c->origin_len;
 	o.protocols = COLLAB_STR(COLLAB_CLIENT_SUBPROTOCOL);

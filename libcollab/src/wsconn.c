@@ -96,9 +96,24 @@ void collab_wsctx_config_init(struct collab_wsctx_config *cfg)
 	cfg->accept_retry_ms = COLLAB_WSCONN_ACCEPT_RETRY_MS;
 }
 
+/* Every client_bind entry names an IPv4 or IPv6 address. */
+static int bind_list_ok(const struct collab_wsctx_config *c)
+{
+	size_t i;
+
+	if (c->n_client_bind && c->client_bind == NULL)
+		return 0;
+	for (i = 0; i < c->n_client_bind; i++)
+		if (c->client_bind[i].ss_family != AF_INET &&
+		    c->client_bind[i].ss_family != AF_INET6)
+			return 0;
+	return 1;
+}
+
 static int config_ok(const struct collab_wsctx_config *c)
 {
-	return c->scratch_bytes >= 4096 && c->handshake_timeout_ms > 0 &&
+	return bind_list_ok(c) &&
+		c->scratch_bytes >= 4096 && c->handshake_timeout_ms > 0 &&
 		c->max_head_bytes >= 64 && c->max_headers >= 1 &&
 		c->max_headers <= 4096 && c->server_max_message > 0 &&
 		c->client_max_message > 0 && c->queue_limit > 0 &&

@@ -1,6 +1,6 @@
 /*
  * wsconn_net.c - sockets: "ADDR:PORT" parsing, listeners and accept4,
- * non-blocking client connects.
+ * non-blocking client connects (bound to cfg.client_bind addresses in turn).
  */
 #include "wsconn_int.h"
 
@@ -258,6 +258,42 @@ static int resolve(const struct collab_http_url *u, struct sockaddr_storage *ss,
 	return rc;
 }
 
+/* Linux 4.2: bind() leaves the port to connect(), which then picks one
+ * unique for the 4-tuple instead of one unique for the address alone. */
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+/* Binds fd (of the given family) to the context's next client_bind
+ * entry, when it has any. */
+static int bind_source(struct collab_wsctx *ctx, int fd, sa_family_t family)
+{
+	const struct sockaddr_storage *b;
+	socklen_t bl;
+	uint16_t port;
+	int one = 1;
+
+	if (ctx->cfg.n_client_bind == 0)
+		return 0;
+	b = &ctx->cfg.client_bind[ctx->bind_next];
+	ctx->bind_next = (ctx->bind_next + 1) % ctx->cfg.n_client_bind;
+	if (b->ss_family != family)
+		return COLLAB_EINVAL;
+	if (family == AF_INET6) {
+		bl = sizeof(struct sockaddr_in6);
+		port = ((const struct sockaddr_in6 *)(const void *)b)->sin6_port;
+	} else {
+		bl = sizeof(struct sockaddr_in);
+		port = ((const struct sockaddr_in *)(const void *)b)->sin_port;
+	}
+	/* Best effort: without it bind() takes a port per address, which
+	 * only lowers the ceiling. */
+	if (port == 0)
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+				 sizeof(one));
+	return bind(fd, (const struct sockaddr *)b, bl) == 0 ? 0 : COLLAB_EIO;
+}
+
 int collab_wsconn_connect(struct collab_wsctx *ctx, const char *url, size_t len,
 			  const struct collab_wsconn_connect_opts *opts,
 			  const struct collab_wsconn_handlers *hd,
@@ -281,6 +317,14 @@ int collab_wsconn_connect(struct collab_wsctx *ctx, const char *url, size_t len,
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return COLLAB_EIO;
+	rc = bind_source(ctx, fd, ss.ss_family);
+	if (rc != 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return rc;
+	}
 	tune(fd);
 	c = wsc_new(ctx, fd, hd, 1);
 	if (c == NULL) {

@@ -3,6 +3,7 @@
  * role against the server role in the same loop (plain and TLS, with a
  * certificate made by the openssl command at test time). Timeouts run on
  * a fake clock. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1265,6 +1266,146 @@ START_TEST(test_client_role_refused)
 }
 END_TEST
 
+/* ---- tests: source addresses of client connections (cfg.client_bind) -------------- */
+
+static struct sockaddr_storage v4(const char *a, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, a, &s4->sin_addr), 1);
+	return ss;
+}
+
+/* The local (peer 0) or remote (peer 1) IPv4 address and port of the
+ * connection h. */
+static uint16_t conn_addr(struct collab_wsctx *ws, struct collab_wsconn_handle h,
+			  int peer, char out[INET_ADDRSTRLEN])
+{
+	struct collab_wsconn *c = collab_wsconn_get(ws, h);
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(peer ? getpeername(collab_wsconn_fd(c), (struct sockaddr *)&sa, &sl)
+			      : getsockname(collab_wsconn_fd(c), (struct sockaddr *)&sa, &sl), 0);
+	ck_assert_int_eq(sa.sin_family, AF_INET);
+	ck_assert_ptr_nonnull(inet_ntop(AF_INET, &sa.sin_addr, out, INET_ADDRSTRLEN));
+	return ntohs(sa.sin_port);
+}
+
+static void close_client(struct collab_wsconn_handle h)
+{
+	ck_assert_int_eq(collab_wsconn_close(&F.ws, h, 1000, NULL, 0), 0);
+	expect_no_conns();
+}
+
+START_TEST(test_client_bind_round_robin)
+{
+	static const char *const want[] = { "127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3" };
+	static struct sockaddr_storage src[2];
+	struct collab_wsctx_config cfg;
+	struct collab_wsconn_handle h;
+	char url[64], local[INET_ADDRSTRLEN], peer[INET_ADDRSTRLEN];
+	uint16_t lport, pport;
+	size_t i;
+
+	src[0] = v4("127.0.0.2", 0);
+	src[1] = v4("127.0.0.3", 0);
+	fx_stop();
+	collab_wsctx_config_init(&cfg);
+	cfg.client_bind = src;
+	cfg.n_client_bind = 2;
+	fx_start(&cfg);
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u/", F.l.port);
+	for (i = 0; i < ARRAY_LEN(want); i++) {
+		F.cli.opens = F.srv.opens = F.cli.closes = F.srv.closes = 0;
+		h = client_connect(url, NULL, NULL);
+		ck_assert_int_eq(F.cli.opens, 1);
+		ck_assert_int_eq(F.srv.opens, 1);
+		/* the client's socket is bound to the entry, with a port
+		 * the kernel picked; the server sees that very address */
+		lport = conn_addr(&F.ws, h, 0, local);
+		ck_assert_str_eq(local, want[i]);
+		ck_assert_uint_ne(lport, 0);
+		pport = conn_addr(&F.ws, F.srv.h, 1, peer);
+		ck_assert_str_eq(peer, want[i]);
+		ck_assert_uint_eq(pport, lport);
+		close_client(h);
+	}
+}
+END_TEST
+
+START_TEST(test_client_bind_errors)
+{
+	static struct sockaddr_storage src[1], odd;
+	struct collab_wsctx_config cfg;
+	struct collab_wsconn_handle h, h2;
+	struct collab_wsctx ws;
+	char url[64], local[INET_ADDRSTRLEN];
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	uint16_t port;
+	int fd;
+
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u/", F.l.port);
+	/* refused at init: entries without an array, an entry that is no
+	 * IPv4 or IPv6 address */
+	collab_wsctx_config_init(&cfg);
+	cfg.n_client_bind = 1;
+	ck_assert_int_eq(collab_wsctx_init(&ws, &F.loop, &cfg), COLLAB_EINVAL);
+	memset(&odd, 0, sizeof(odd));
+	odd.ss_family = AF_UNIX;
+	cfg.client_bind = &odd;
+	ck_assert_int_eq(collab_wsctx_init(&ws, &F.loop, &cfg), COLLAB_EINVAL);
+	ck_assert_uint_eq(F.ta.live_blocks, F.base_blocks);
+
+	/* an address that is not local: bind fails, the connect is refused
+	 * at once, no callback runs */
+	src[0] = v4("192.0.2.1", 0);
+	cfg.client_bind = src;
+	ck_assert_int_eq(collab_wsctx_init(&ws, &F.loop, &cfg), 0);
+	errno = 0;
+	ck_assert_int_eq(collab_wsconn_connect(&ws, url, strlen(url), NULL, &F.chd, NULL, &h),
+			 COLLAB_EIO);
+	ck_assert_int_eq(errno, EADDRNOTAVAIL);
+	/* an IPv6 server cannot be reached from an IPv4 source */
+	ck_assert_int_eq(collab_wsconn_connect(&ws, "ws://[::1]:9/", 13, NULL, &F.chd, NULL, &h),
+			 COLLAB_EINVAL);
+	ck_assert_uint_eq(collab_wsctx_count(&ws), 0);
+	ck_assert_int_eq(F.cli.closes, 0);
+	collab_wsctx_free(&ws);
+
+	/* a fixed port is taken as given; while that connection lives, a
+	 * second bind to the same address and port fails (EADDRINUSE) */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	src[0] = v4("127.0.0.4", 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&src[0], sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	src[0] = v4("127.0.0.4", port);
+	collab_wsconn_unlisten(&F.l);
+	collab_wsctx_free(&F.ws);
+	ck_assert_int_eq(collab_wsctx_init(&F.ws, &F.loop, &cfg), 0);
+	ck_assert_int_eq(collab_wsconn_listen(&F.l, &F.ws, "127.0.0.1:0", 11, &F.hd, NULL), 0);
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u/", F.l.port);
+	h = client_connect(url, NULL, NULL);
+	ck_assert_int_eq(F.cli.opens, 1);
+	ck_assert_uint_eq(conn_addr(&F.ws, h, 0, local), port);
+	ck_assert_str_eq(local, "127.0.0.4");
+	errno = 0;
+	ck_assert_int_eq(collab_wsconn_connect(&F.ws, url, strlen(url), NULL, &F.chd, NULL, &h2),
+			 COLLAB_EIO);
+	ck_assert_int_eq(errno, EADDRINUSE);
+	close_client(h);
+}
+END_TEST
+
 static void on_open_user(struct collab_wsconn *c, struct collab_str proto)
 {
 	uint8_t *u = collab_wsconn_user(c);
@@ -1738,6 +1879,8 @@ static Suite *wsconn_suite(void)
 	tcase_add_test(tc, test_queue_ring_growth_wrapped);
 	tcase_add_test(tc, test_client_role_plain);
 	tcase_add_test(tc, test_client_role_refused);
+	tcase_add_test(tc, test_client_bind_round_robin);
+	tcase_add_test(tc, test_client_bind_errors);
 	tcase_add_test(tc, test_client_role_tls);
 	tcase_add_test(tc, test_ctx_init_alloc_failures);
 	tcase_add_test(tc, test_conn_alloc_failures);

@@ -154,6 +154,20 @@ struct collab_wsctx_config {
 	/* CSPRNG for masking keys and client keys (RFC 6455 10.3); NULL: the
 	 * context seeds its own from the kernel. Loop thread only. */
 	struct collab_rng *rng;
+	/* Client role: local addresses that the sockets of outgoing
+	 * connections are bound to before connect(), taken in turn (entry
+	 * 0, 1, ..., n_client_bind - 1, 0, ...), one per connect call. A
+	 * load generator spreads its connections over several source
+	 * addresses (127.0.0.2, 127.0.0.3, ...) when the ephemeral ports of
+	 * one address (about 28,000 per destination) run short. Each entry
+	 * is a struct sockaddr_in or sockaddr_in6 (AF_INET or AF_INET6, else
+	 * collab_wsctx_init() refuses it); with port 0 the kernel picks the
+	 * port at connect() time (IP_BIND_ADDRESS_NO_PORT), so ports are
+	 * shared across destinations as without a bind. NULL / 0 (default):
+	 * no bind, the kernel picks the source address. The array MUST
+	 * outlive the context. */
+	const struct sockaddr_storage *client_bind;
+	size_t n_client_bind;
 };
 
 /* Fills cfg with the defaults above. */
@@ -254,6 +268,7 @@ struct collab_wsctx {
 	size_t maskpos;
 	int pumping;                       /* a connection's pump runs */
 	int ready;
+	size_t bind_next;                  /* next cfg.client_bind entry */
 };
 
 /*
@@ -347,11 +362,16 @@ struct collab_wsconn_connect_opts {
  * URL's authority. wss:// needs tls (a loaded client configuration with
  * the trust anchors; the host is sent as SNI and checked against the
  * certificate; MUST outlive the connection). hd MUST outlive it too.
- * On 0, *h names the connection and every outcome is reported by the
- * callbacks (on_open, or on_close with 1006 and err). Returns 0,
- * COLLAB_ESYNTAX (url), COLLAB_EINVAL (wss:// without tls, bad opts),
- * COLLAB_ENOTFOUND (name not resolved), COLLAB_EIO (socket or connect
- * refused at once), COLLAB_ENOMEM, COLLAB_ERANDOM, COLLAB_ETLS.
+ * When the context has cfg.client_bind entries, the socket is bound to
+ * the next one first. On 0, *h names the connection and every outcome
+ * is reported by the callbacks (on_open, or on_close with 1006 and err).
+ * Returns 0, COLLAB_ESYNTAX (url), COLLAB_EINVAL (wss:// without tls,
+ * bad opts, a client_bind entry of another address family than the
+ * server's), COLLAB_ENOTFOUND (name not resolved), COLLAB_EIO (socket,
+ * bind or connect refused at once; errno says why, e.g. EADDRNOTAVAIL
+ * for a bind address that is not local, EADDRNOTAVAIL from connect()
+ * when the source address has no free port left), COLLAB_ENOMEM,
+ * COLLAB_ERANDOM, COLLAB_ETLS.
  */
 int collab_wsconn_connect(struct collab_wsctx *ctx, const char *url, size_t len,
 			  const struct collab_wsconn_connect_opts *opts,
