@@ -43,8 +43,14 @@ $(SRV_LIB): $(SRV_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 # --- programs ---------------------------------------------------------------
-TOOL_SRCS := $(wildcard tools/collab-*.c)
-PROGRAMS  := $(patsubst tools/%.c,$(B)/bin/%,$(TOOL_SRCS))
+# A tool is tools/collab-NAME.c, or a folder tools/collab-NAME/ of .c files
+# when one file would pass ~800 lines.
+TOOL_DIRS := $(patsubst %/,%,$(wildcard tools/collab-*/))
+TOOL_SRCS := $(wildcard tools/collab-*.c) $(wildcard tools/collab-*/*.c)
+PROGRAMS  := $(patsubst tools/%.c,$(B)/bin/%,$(wildcard tools/collab-*.c)) \
+             $(patsubst tools/%,$(B)/bin/%,$(TOOL_DIRS))
+.SECONDEXPANSION:
+TOOL_DEPS = $$(wildcard tools/collab-%.c tools/collab-%/*.c tools/collab-%/*.h)
 ifneq ($(wildcard server/main.c),)
 PROGRAMS  += $(B)/bin/collab-server
 endif
@@ -53,10 +59,10 @@ $(B)/bin/collab-server: server/main.c $(SRV_LIB) $(COLLAB_LIB)
 	@mkdir -p $(@D)
 	@echo "  CC    $@"
 	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver $(LDFLAGS) -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS)
-$(B)/bin/collab-%: tools/collab-%.c $(SRV_LIB) $(COLLAB_LIB)
+$(B)/bin/collab-%: $(TOOL_DEPS) $(SRV_LIB) $(COLLAB_LIB)
 	@mkdir -p $(@D)
 	@echo "  CC    $@"
-	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver $(LDFLAGS) -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lm
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) -Iserver -Itools $(LDFLAGS) -o $@ $(filter %.c,$^) $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lm
 
 .PHONY: all
 all: $(COLLAB_LIB) $(PROGRAMS)
@@ -105,10 +111,10 @@ $(A)/bin/collab-server: server/main.c $(A)/libcollab-server.a $(A)/libcollab.a
 	@mkdir -p $(@D)
 	@echo "  CC    $@"
 	$(Q)$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS)
-$(A)/bin/collab-%: tools/collab-%.c $(A)/libcollab-server.a $(A)/libcollab.a
+$(A)/bin/collab-%: $(TOOL_DEPS) $(A)/libcollab-server.a $(A)/libcollab.a
 	@mkdir -p $(@D)
 	@echo "  CC    $@"
-	$(Q)$(CC) $(SCFLAGS) -Iserver -o $@ $< $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
+	$(Q)$(CC) $(SCFLAGS) -Iserver -Itools -o $@ $(filter %.c,$^) $(A)/libcollab-server.a $(A)/libcollab.a $(COLLAB_LDLIBS) -lm
 
 -include $(A_LIB_OBJS:.o=.d) $(A_SRV_OBJS:.o=.d)
 
