@@ -50,7 +50,7 @@ TOOL_SRCS := $(wildcard tools/collab-*.c) $(wildcard tools/collab-*/*.c)
 PROGRAMS  := $(patsubst tools/%.c,$(B)/bin/%,$(wildcard tools/collab-*.c)) \
              $(patsubst tools/%,$(B)/bin/%,$(TOOL_DIRS))
 .SECONDEXPANSION:
-TOOL_DEPS = $$(wildcard tools/collab-%.c tools/collab-%/*.c tools/collab-%/*.h)
+TOOL_DEPS = $$(wildcard tools/collab-$$*.c tools/collab-$$*/*.c tools/collab-$$*/*.h)
 ifneq ($(wildcard server/main.c),)
 PROGRAMS  += $(B)/bin/collab-server
 endif
