@@ -210,7 +210,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr -D_GNU_SOURCE -Ilibcollab/include \
 		libcollab/src $(wildcard server tools)
-	clang-tidy --quiet $(COLLAB_SRCS) $(SRV_SRCS) $(TOOL_SRCS) $(wildcard server/main.c) -- \
+	clang-tidy --quiet $(COLLAB_SRCS) $(SRV_SRCS) $(TOOL_SRCS) $(wildcard server/main.c) -- -Itools \
 		$(COLLAB_CFLAGS) -Ilibcollab/src -Iserver
 
 .PHONY: install
