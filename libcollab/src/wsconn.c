@@ -465,7 +465,10 @@ void wsc_on_timer(struct collab_loop *loop, struct collab_timer *t)
 	case WSC_DEAD:
 		return;
 	default:
-		/* Handshake, response, close handshake or linger ran out. */
+		/* Handshake, response, close handshake or linger ran out;
+		 * past the close timeout, what is unsent is dropped (RST). */
+		if (c->state != WSC_CONNECTING && c->state != WSC_HANDSHAKE)
+			wsc_reset_on_close(c);
 		wsc_teardown(c, COLLAB_ETIMEDOUT);
 		return;
 	}

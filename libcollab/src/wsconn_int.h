@@ -164,5 +164,6 @@ void wsc_hs_free(struct collab_wsconn *c);
 
 /* wsconn_net.c */
 void wsc_connect_done(struct collab_wsconn *c);
+void wsc_reset_on_close(struct collab_wsconn *c);
 
 #endif

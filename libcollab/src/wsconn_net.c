@@ -102,6 +102,22 @@ static void tune(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/*
+ * The close timeout ran out (PROTOCOL.md 6, 1013: "TCP is dropped within
+ * 5 s"): with linger 0 the close() that follows sends RST and frees the
+ * send buffer at once, where a normal close would leave the kernel trying
+ * to deliver it, for minutes, to a peer that does not read. Only on that
+ * forced path: RST is TCP's ABORT (RFC 9293 3.10.5), which discards what
+ * is still on its way to the peer, so a clean close never does it.
+ */
+void wsc_reset_on_close(struct collab_wsconn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (c->io.fd >= 0)
+		(void)setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 /* Sets up one accepted socket. Closes fd on failure. */
 static void take(struct collab_wsconn_listener *l, int fd)
 {

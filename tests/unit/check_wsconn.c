@@ -945,6 +945,95 @@ START_TEST(test_close_timeout)
 }
 END_TEST
 
+/* The peer's TCP state (TCP_INFO), e.g. TCP_ESTABLISHED or TCP_CLOSE. */
+static int raw_tcp_state(const struct raw *r)
+{
+	struct tcp_info ti;
+	socklen_t n = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	ck_assert_int_eq(getsockopt(r->fd, IPPROTO_TCP, TCP_INFO, &ti, &n), 0);
+	return ti.tcpi_state;
+}
+
+/* The socket's pending error (SO_ERROR), which reading it clears. */
+static int raw_so_error(const struct raw *r)
+{
+	int err = -1;
+	socklen_t n = sizeof(err);
+
+	ck_assert_int_eq(getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &n), 0);
+	return err;
+}
+
+/*
+ * PROTOCOL.md 6, 1013: the slow consumer's TCP is dropped within the close
+ * timeout. A peer with a tiny receive window that never reads: the kernel
+ * buffers on both sides fill, our queue too, then abort (1013) cannot even
+ * write its close frame. At the close timeout the socket is reset (linger
+ * 0), not closed normally: the peer sees the connection gone at once
+ * (RST: TCP_CLOSE, ECONNRESET), and nothing beyond what its receive
+ * buffer already held ever arrives, where a normal close would leave the
+ * kernel feeding it the send buffer for minutes before its FIN.
+ */
+START_TEST(test_close_timeout_resets_slow_consumer)
+{
+	struct collab_wsctx_config cfg;
+	struct raw r;
+	static uint8_t chunk[8192];
+	int rcvbuf = 0, rc = 0, i;
+	socklen_t optlen = sizeof(rcvbuf);
+	size_t got = 0;
+	ssize_t n;
+
+	fx_stop();
+	collab_wsctx_config_init(&cfg);
+	cfg.queue_limit = 256 * 1024;
+	cfg.low_water = 64 * 1024;
+	cfg.close_timeout_ms = 200;     /* short: the fake clock only needs a value */
+	fx_start(&cfg);
+	memset(&r, 0, sizeof(r));
+	r.fd = raw_connect_rcvbuf(4096);
+	ck_assert_int_eq(getsockopt(r.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &optlen), 0);
+	ck_assert_int_eq(raw_request(&r, ""), 101);
+	raw_head_consume(&r);
+	r.len = 0;
+	F.srv.echo = 0;
+	for (i = 0; i < 100000; i++) {
+		rc = collab_wsconn_send(&F.ws, F.srv.h, COLLAB_WS_OP_BINARY, chunk,
+					sizeof(chunk));
+		if (rc == COLLAB_EQUEUE)
+			break;
+		ck_assert_int_eq(rc, 0);
+		turn(0);
+	}
+	ck_assert_int_eq(rc, COLLAB_EQUEUE);
+	ck_assert_int_eq(collab_wsconn_abort(&F.ws, F.srv.h, 1013), 0);
+	ck_assert_int_eq(F.srv.closes, 1);
+	turns(3);
+	/* the close frame cannot be written: the connection waits out the
+	 * timeout, established */
+	advance(cfg.close_timeout_ms - 10);
+	ck_assert_uint_eq(collab_wsctx_count(&F.ws), 1);
+	ck_assert_int_eq(raw_tcp_state(&r), TCP_ESTABLISHED);
+	advance(20);
+	ck_assert_uint_eq(collab_wsctx_count(&F.ws), 0);
+	/* at once: reset, no FIN after a drained send buffer */
+	ck_assert_int_eq(raw_tcp_state(&r), TCP_CLOSE);
+	for (i = 0; i < 100000; i++) {
+		n = recv(r.fd, r.buf, sizeof(r.buf), 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	ck_assert_int_eq((int)n, -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+	/* only what its receive buffer held before the reset */
+	ck_assert_uint_le(got, (size_t)rcvbuf);
+	close(r.fd);
+}
+END_TEST
+
 START_TEST(test_close_handshake_by_server)
 {
 	struct raw r;
@@ -960,8 +1049,14 @@ START_TEST(test_close_handshake_by_server)
 	ck_assert_int_eq(F.srv.closes, 1);
 	ck_assert_uint_eq(F.srv.ci.code, 1001);
 	ck_assert_int_eq(F.srv.ci.err, 0);
-	raw_close(&r);
+	/* a clean close never resets (linger 0 is for the close timeout):
+	 * the peer shuts down its side and the connection ends with no error */
+	ck_assert_int_eq(shutdown(r.fd, SHUT_WR), 0);
 	expect_no_conns();
+	turns(3);
+	ck_assert_int_eq(raw_so_error(&r), 0);
+	ck_assert_int_eq((int)recv(r.fd, r.buf, sizeof(r.buf), 0), 0);
+	close(r.fd);
 }
 END_TEST
 
@@ -1869,6 +1964,7 @@ static Suite *wsconn_suite(void)
 	tcase_add_test(tc, test_handshake_timeout);
 	tcase_add_test(tc, test_ping_then_idle_timeout);
 	tcase_add_test(tc, test_close_timeout);
+	tcase_add_test(tc, test_close_timeout_resets_slow_consumer);
 	tcase_add_test(tc, test_close_handshake_by_server);
 	tcase_add_test(tc, test_fragments_and_interleaved_pings);
 	tcase_add_test(tc, test_queue_limit_and_drain);
