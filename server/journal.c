@@ -192,9 +192,11 @@ static int cut_back(struct srv_journal *j, uint64_t to, uint64_t records,
 }
 
 /* Syncs [durable, end); on failure cuts back to durable (never retrying
- * the fdatasync over the same pages) and returns COLLAB_EIO. batch: the
- * records of a commit that this failure rejects (0: none). */
-static int sync_unsynced(struct srv_journal *j, uint64_t batch)
+ * the fdatasync over the same pages) and returns COLLAB_EIO. batch and
+ * batch_bytes: the records and bytes of a commit that this failure
+ * rejects (0: none); whatever else the cut drops had been committed. */
+static int sync_unsynced(struct srv_journal *j, uint64_t batch,
+			 uint64_t batch_bytes)
 {
 	char why[SRV_JOURNAL_MSG_MAX];
 	uint64_t lost, to = j->durable;
@@ -211,6 +213,7 @@ static int sync_unsynced(struct srv_journal *j, uint64_t batch)
 	lost = j->end - j->durable;
 	(void)snprintf(why, sizeof(why), "fdatasync failed (%s)", strerror(e));
 	if (cut_back(j, to, j->records_durable, why) == 0) {
+		j->st.dropped_committed += lost - batch_bytes;
 		if (batch > 0)
 			srv_journal_int_msg(
 				j,
@@ -433,7 +436,16 @@ static int recover(struct srv_journal *j, srv_journal_record_fn fn, void *ctx,
 				    SRV_JOURNAL_FILE, strerror(errno));
 		return rc;
 	}
-	if (rc != 0) {
+	if (rc == COLLAB_ECORRUPT && scan.good_end > 0) {
+		/* REPLAY FAILURES (journal.h): the record at good_end was
+		 * rejected by the caller; repaired like corruption */
+		rep->replay_failed = true;
+		rep->records = r.n - 1;   /* not the rejected one */
+		scan.verdict = SRV_JOURNAL_CORRUPT;
+		(void)snprintf(scan.reason, sizeof(scan.reason),
+			       "record %" PRIu64 " could not be replayed",
+			       scan.records);
+	} else if (rc != 0) {
 		srv_journal_int_msg(j,
 				    "replay stopped at offset %" PRIu64 ": %s",
 				    scan.good_end, collab_strerror(rc));
@@ -459,7 +471,7 @@ static int recover(struct srv_journal *j, srv_journal_record_fn fn, void *ctx,
 			      "cutting a torn tail at open");
 		if (rc != 0)
 			return rc;
-		srv_journal_int_msg(j, "journal: cut a torn tail of %" PRIu64
+		srv_journal_int_msg(j, "cut a torn tail of %" PRIu64
 			" bytes at offset %" PRIu64 " (%s)", rep->torn_bytes,
 			rep->torn_offset, scan.reason);
 		return 0;
@@ -490,9 +502,11 @@ static int recover(struct srv_journal *j, srv_journal_record_fn fn, void *ctx,
 	rep->repaired = true;
 	rep->created = scan.good_end == 0;
 	srv_journal_int_msg(j,
-			    "journal: REPAIRED corruption at offset %" PRIu64
+			    "REPAIRED %s at offset %" PRIu64
 			    " (%s): kept %" PRIu64 " bytes, moved %" PRIu64
 			    " bytes to %s/%s%s",
+			    rep->replay_failed ? "a record that cannot be "
+			    "replayed" : "corruption",
 			    scan.good_end, scan.reason, scan.good_end,
 			    rep->moved_bytes, j->cfg.dir, rep->moved_to,
 			    rep->created ? "; new epoch" : "");
@@ -689,7 +703,7 @@ int srv_journal_commit(struct srv_journal *j)
 	j->end = at + n;
 	j->records += nrec;
 	if (j->cfg.durability == SRV_JOURNAL_STRICT &&
-	    sync_unsynced(j, nrec) != 0) {
+	    sync_unsynced(j, nrec, n) != 0) {
 		j->st.commit_failures++;
 		return COLLAB_EIO;
 	}
@@ -713,7 +727,7 @@ int srv_journal_tick(struct srv_journal *j, uint64_t now_ms)
 	    now_ms - j->last_sync_ms < j->cfg.sync_interval_ms)
 		return 0;
 	j->last_sync_ms = now_ms;
-	return sync_unsynced(j, 0);
+	return sync_unsynced(j, 0, 0);
 }
 
 int srv_journal_sync(struct srv_journal *j)
@@ -722,7 +736,15 @@ int srv_journal_sync(struct srv_journal *j)
 		return COLLAB_EINVAL;
 	if (j->failed)
 		return COLLAB_EIO;
-	return sync_unsynced(j, 0);
+	return sync_unsynced(j, 0, 0);
+}
+
+void srv_journal_set_failed(struct srv_journal *j, const char *why)
+{
+	if (j == NULL || !j->is_open)
+		return;
+	srv_journal_int_fail(j, "JOURNAL FAILED, refusing all writes until "
+			     "restart: %s", why != NULL ? why : "by the caller");
 }
 
 /* ---- queries ---------------------------------------------------------- */

@@ -59,6 +59,14 @@
  *       13 header bytes (a file extended but never written: some
  *       filesystems expose zero-filled blocks after a power loss; the
  *       header bytes themselves may be partly written).
+ * REPLAY FAILURES. A well-framed record that the caller's on_record
+ * rejects with COLLAB_ECORRUPT (say, an event whose seq does not follow)
+ * ends the good prefix too: without cfg.repair open fails with
+ * COLLAB_ECORRUPT at that record's offset; with it, that record and
+ * everything after it are moved aside exactly like corruption (the caller
+ * MUST then rebuild its state from the kept prefix, since on_record saw
+ * the rejected record: srv_journal_report.replay_failed).
+ *
  * Everything else is CORRUPT: a failed checksum with non-zero bytes after
  * the damaged record, type 0, a length above cfg.max_record, a HEADER
  * record anywhere but offset 0 or a first record that is not a HEADER, and
@@ -95,7 +103,12 @@
  * second fdatasync could succeed without them: the file is cut back to the
  * last durable offset and fsynced, the batch (and in RELAXED/NONE mode
  * whatever was written since the last good sync) is dropped, and the call
- * returns COLLAB_EIO. If the cut itself fails, the journal enters the
+ * returns COLLAB_EIO. In RELAXED and NONE mode that cut may drop batches
+ * whose commits had succeeded (and which the caller already broadcast and
+ * keeps in memory): stats.dropped_committed counts those bytes, and the
+ * caller MUST then rewrite the journal from its memory (a compaction) or
+ * call srv_journal_set_failed(), else later records would follow a hole.
+ * If the cut itself fails, the journal enters the
  * FAILED state: srv_journal_writable() is false and every later append,
  * commit and compaction fails with COLLAB_EIO until the process restarts.
  * Each failure leaves a one-line message for a loud log line in
@@ -287,6 +300,10 @@ struct srv_journal_stats {
 	uint64_t compactions;      /* successful compactions */
 	uint64_t compact_ns_last;  /* begin to commit, last compaction */
 	uint64_t compact_bytes_last;  /* size of the file it produced */
+	uint64_t dropped_committed;   /* bytes of earlier successful commits
+				       * dropped by a cut after a failed
+				       * fdatasync (RELAXED/NONE; see
+				       * FAILURES) */
 	bool writable;             /* false in the FAILED state */
 };
 
@@ -323,6 +340,8 @@ struct srv_journal_report {
 	uint64_t torn_offset;      /* where a torn tail was cut ... */
 	uint64_t torn_bytes;       /* ... and its size; 0: none */
 	bool repaired;             /* corruption moved aside (cfg.repair) */
+	bool replay_failed;        /* ... because on_record rejected the
+				    * record at corrupt_offset */
 	uint64_t corrupt_offset;   /* where the corruption began */
 	uint64_t moved_bytes;      /* bytes moved aside */
 	char moved_to[64];         /* the file name in the directory */
@@ -349,7 +368,8 @@ struct srv_journal_report {
  * records it saw MUST be discarded):
  *   COLLAB_EEXIST   the directory is locked by another open journal
  *   COLLAB_ECORRUPT corruption and no cfg->repair (offset and reason in
- *                   report->msg)
+ *                   report->msg), or on_record returned COLLAB_ECORRUPT
+ *                   and no cfg->repair (see REPLAY FAILURES)
  *   COLLAB_EPROTO   a journal of an unsupported format
  *   COLLAB_EIO      a system call failed (report->msg names it and errno)
  *   COLLAB_ENOMEM, COLLAB_ERANDOM (no epoch could be drawn)
@@ -407,6 +427,14 @@ int srv_journal_sync(struct srv_journal *j);
 bool srv_journal_should_compact(const struct srv_journal *j,
 				uint64_t live_bytes);
 
+/*
+ * Enters the FAILED state (every later append, commit and compaction
+ * fails with COLLAB_EIO until restart) with why as the message, for a
+ * caller that cannot bring the file back in line with its memory (see
+ * FAILURES). why may be NULL. No-op when j is not open.
+ */
+void srv_journal_set_failed(struct srv_journal *j, const char *why);
+
 /* false in the FAILED state (and when j is not open). */
 bool srv_journal_writable(const struct srv_journal *j);
 
@@ -445,6 +473,8 @@ struct srv_journal_compact {
 	struct collab_buf buf;     /* framed, not yet written */
 	int err;                   /* sticky first error */
 	uint64_t start_ns;
+	char epoch[SRV_JOURNAL_EPOCH_LEN + 1];  /* of the new file */
+	uint64_t created_at_ms;
 };
 
 /*
@@ -457,6 +487,16 @@ struct srv_journal_compact {
  */
 int srv_journal_compact_begin(struct srv_journal *j,
 			      struct srv_journal_compact *c);
+
+/*
+ * The same, but the new journal gets a NEW epoch (a fresh UUID v4 and
+ * createdAt now), which becomes j's epoch once commit succeeds (j keeps
+ * the old one if it fails). For a caller whose history went back (repair):
+ * every client of the old epoch then gets a snapshot (PROTOCOL.md 8).
+ * Returns what srv_journal_compact_begin() does, or COLLAB_ERANDOM.
+ */
+int srv_journal_compact_begin_new_epoch(struct srv_journal *j,
+					struct srv_journal_compact *c);
 
 /* Adds a record to the new journal (buffered; written in compact_buffer
  * pieces). Same arguments and checks as srv_journal_append(). Errors are

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collab/rand.h"
+#include "collab/uuid.h"
 #include "journal_int.h"
 
 /* Result of finish(): done, failed before the rename (old journal in
@@ -31,20 +33,38 @@ static void drop(struct srv_journal_compact *c)
 	collab_buf_free(&c->buf);
 }
 
-/* Creates journal.compact and frames its HEADER into c->buf. */
+/* Creates journal.compact and frames its HEADER into c->buf: j's epoch,
+ * or (fresh) a new one drawn here. */
 static int start(struct srv_journal *j, struct srv_journal_compact *c,
-		 uint64_t compacted_at_ms)
+		 uint64_t compacted_at_ms, bool fresh)
 {
 	uint8_t json[SRV_JOURNAL_HEADER_JSON_MAX];
+	struct collab_rng r;
+	struct collab_uuid u;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->j = j;
 	c->fd = -1;
 	c->start_ns = srv_journal_int_mono_ns();
 	collab_buf_init(&c->buf, j->cfg.alloc, 0);
-	rc = srv_journal_int_header_json(j->epoch, j->created_at_ms,
+	memcpy(c->epoch, j->epoch, sizeof(c->epoch));
+	c->created_at_ms = j->created_at_ms;
+	if (fresh) {
+		rc = collab_rng_init(&r);
+		if (rc == 0)
+			rc = collab_uuid_v4(&r, &u);
+		collab_rng_wipe(&r);
+		if (rc != 0) {
+			srv_journal_int_msg(j, "cannot draw a new epoch: %s",
+					    collab_strerror(rc));
+			return rc;
+		}
+		collab_uuid_format(&u, c->epoch, sizeof(c->epoch));
+		c->created_at_ms = srv_journal_int_real_ms();
+	}
+	rc = srv_journal_int_header_json(c->epoch, c->created_at_ms,
 					 compacted_at_ms, json, sizeof(json),
 					 &len);
 	if (rc == 0)
@@ -118,7 +138,7 @@ int srv_journal_int_create_file(struct srv_journal *j, int *fd_out,
 {
 	struct srv_journal_compact c;
 	enum finish_result r;
-	int rc = start(j, &c, 0);
+	int rc = start(j, &c, 0, false);
 
 	if (rc != 0)
 		return rc;
@@ -139,8 +159,8 @@ int srv_journal_int_create_file(struct srv_journal *j, int *fd_out,
 	return 0;
 }
 
-int srv_journal_compact_begin(struct srv_journal *j,
-			      struct srv_journal_compact *c)
+static int begin(struct srv_journal *j, struct srv_journal_compact *c,
+		 bool fresh)
 {
 	int rc;
 
@@ -150,13 +170,25 @@ int srv_journal_compact_begin(struct srv_journal *j,
 		return COLLAB_EIO;
 	if (j->compacting || j->pending.len > 0)
 		return COLLAB_ESTATE;
-	rc = start(j, c, srv_journal_int_real_ms());
+	rc = start(j, c, srv_journal_int_real_ms(), fresh);
 	if (rc != 0) {
 		c->j = NULL;
 		return rc;
 	}
 	j->compacting = true;
 	return 0;
+}
+
+int srv_journal_compact_begin(struct srv_journal *j,
+			      struct srv_journal_compact *c)
+{
+	return begin(j, c, false);
+}
+
+int srv_journal_compact_begin_new_epoch(struct srv_journal *j,
+					struct srv_journal_compact *c)
+{
+	return begin(j, c, true);
 }
 
 int srv_journal_compact_append(struct srv_journal_compact *c, uint8_t type,
@@ -207,6 +239,8 @@ int srv_journal_compact_commit(struct srv_journal_compact *c)
 	c->fd = -1;
 	j->end = j->durable = c->flushed;
 	j->records = j->records_durable = c->records;
+	memcpy(j->epoch, c->epoch, sizeof(j->epoch));
+	j->created_at_ms = c->created_at_ms;
 	j->compacting = false;
 	collab_buf_free(&c->buf);
 	c->j = NULL;

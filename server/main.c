@@ -4,8 +4,9 @@
  * prints the listening lines once recovery is complete, and runs it until
  * SIGTERM or SIGINT; server.c does the rest.
  *
- * Exit status: 0 after a clean stop, 1 on a start or run-time failure, 2
- * for a bad command line (config.h).
+ * Exit status: 0 after a clean stop, 1 on a start or run-time failure
+ * (the journal's final sync at shutdown included), 2 for a bad command
+ * line (config.h).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -67,5 +68,8 @@ int main(int argc, char **argv)
 			srv_log(&server, SRV_CONFIG_LOG_INFO, "stopped");
 	}
 	srv_server_free(&server);
+	/* data the clients were sent may not be on disk */
+	if (server.final_sync_failed)
+		status = 1;
 	return status;
 }

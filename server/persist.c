@@ -177,10 +177,10 @@ static const char *member_of(uint8_t type)
 	}
 }
 
-static int on_record(void *ctx, uint8_t type, const uint8_t *payload,
-		     size_t len, uint64_t offset)
+int srv_persist_replay(struct srv_room_registry *rooms, uint8_t type,
+		       const uint8_t *payload, size_t len, uint64_t offset,
+		       char *out, size_t cap)
 {
-	struct srv_server *srv = ctx;
 	const char *member = member_of(type), *why = "";
 	struct srv_ops_result res;
 	struct srv_room *room;
@@ -191,7 +191,7 @@ static int on_record(void *ctx, uint8_t type, const uint8_t *payload,
 
 	msg[0] = 0;
 	if (member == NULL) {
-		(void)snprintf(srv->recover_msg, sizeof(srv->recover_msg),
+		(void)snprintf(out, cap,
 			 "journal offset %llu: unknown record type %u (a newer "
 			 "server's journal?)", (unsigned long long)offset,
 			 (unsigned)type);
@@ -203,14 +203,14 @@ static int on_record(void *ctx, uint8_t type, const uint8_t *payload,
 	if (type == SRV_REC_TOMB) {
 		rc = parse_seq(v.value, v.vlen, &seq);
 		if (rc == 0)
-			rc = srv_room_tomb_set(&srv->rooms, v.tenant.p,
+			rc = srv_room_tomb_set(rooms, v.tenant.p,
 					       v.tenant.len,
 					       (const uint8_t *)v.url.p,
 					       v.url.len, seq);
 		why = "bad tombstone";
 		goto done;
 	}
-	rc = srv_room_get(&srv->rooms, v.tenant.p, v.tenant.len,
+	rc = srv_room_get(rooms, v.tenant.p, v.tenant.len,
 			  (const uint8_t *)v.url.p, v.url.len, &room);
 	if (rc != 0)
 		goto done;
@@ -232,16 +232,57 @@ static int on_record(void *ctx, uint8_t type, const uint8_t *payload,
 	}
 	why = msg;
 done:
-	if (rc == 0) {
-		srv->recovered[type - SRV_REC_EVENT]++;
+	if (rc == 0)
 		return 0;
-	}
 bad:
-	snprintf(srv->recover_msg, sizeof(srv->recover_msg),
-		 "journal offset %llu: record type %u: %s (%s)",
-		 (unsigned long long)offset, (unsigned)type,
-		 why[0] ? why : "rejected", collab_strerror(rc));
+	(void)snprintf(out, cap, "journal offset %llu: record type %u: %s (%s)",
+		       (unsigned long long)offset, (unsigned)type,
+		       why[0] ? why : "rejected", collab_strerror(rc));
 	return rc == COLLAB_ENOMEM ? rc : COLLAB_ECORRUPT;
+}
+
+static int on_record(void *ctx, uint8_t type, const uint8_t *payload,
+		     size_t len, uint64_t offset)
+{
+	struct srv_server *srv = ctx;
+	int rc = srv_persist_replay(&srv->rooms, type, payload, len, offset,
+				    srv->recover_msg,
+				    sizeof(srv->recover_msg));
+
+	if (rc == 0)
+		srv->recovered[type - SRV_REC_EVENT]++;
+	return rc;
+}
+
+/* After a repair whose replay saw the rejected record: the rooms are
+ * rebuilt from the kept prefix alone (that record may have been applied
+ * in part), by opening the now-consistent journal again. */
+static int rebuild_after_repair(struct srv_server *srv,
+				const struct srv_journal_config *jc,
+				struct srv_journal_report *rep)
+{
+	struct srv_journal_config again = *jc;
+	struct srv_room_config rcfg = srv->rooms.cfg;
+	int rc;
+
+	(void)srv_journal_close(&srv->journal);
+	srv_room_registry_free(&srv->rooms);
+	srv->rooms_ok = false;
+	rc = srv_room_registry_init(&srv->rooms, srv->a, &rcfg, &srv->rng);
+	if (rc != 0)
+		return rc;
+	srv->rooms_ok = true;
+	memset(srv->recovered, 0, sizeof(srv->recovered));
+	srv->recover_msg[0] = 0;
+	again.repair = false;
+	rc = srv_journal_open(&srv->journal, &again, on_record, srv, rep);
+	if (rc != 0)
+		srv_log(srv, SRV_CONFIG_LOG_QUIET,
+			"cannot open the journal in %s after repairing it: %s",
+			srv->cfg->data, srv->recover_msg[0] ? srv->recover_msg
+					: rep->msg[0] ? rep->msg
+					: collab_strerror(rc));
+	return rc;
 }
 
 int srv_persist_recover(struct srv_server *srv)
@@ -250,6 +291,8 @@ int srv_persist_recover(struct srv_server *srv)
 	struct srv_journal_config jc;
 	struct srv_journal_report rep;
 	struct srv_room *room;
+	char old[SRV_JOURNAL_EPOCH_LEN + 1];
+	bool repaired = false, keep = false;
 	size_t it = 0;
 	int rc;
 
@@ -265,6 +308,18 @@ int srv_persist_recover(struct srv_server *srv)
 	jc.alloc = srv->a;
 	memset(&rep, 0, sizeof(rep));
 	rc = srv_journal_open(&srv->journal, &jc, on_record, srv, &rep);
+	if (rc == 0 && rep.repaired) {
+		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: %s%s%s", rep.msg,
+			rep.replay_failed ? ": " : "",
+			rep.replay_failed ? srv->recover_msg : "");
+		repaired = true;
+		keep = !rep.created;
+		if (rep.replay_failed) {
+			rc = rebuild_after_repair(srv, &jc, &rep);
+			if (rc != 0)
+				return rc;
+		}
+	}
 	if (rc != 0) {
 		srv_log(srv, SRV_CONFIG_LOG_QUIET,
 			"cannot open the journal in %s: %s%s%s", cfg->data,
@@ -274,23 +329,43 @@ int srv_persist_recover(struct srv_server *srv)
 			rc == COLLAB_ECORRUPT && !cfg->repair
 				? "; start with --repair to keep the good part "
 				  "and move the rest aside" : "",
-			rc == COLLAB_EEXIST
-				? " (another server uses this directory)" : "");
+			"");
 		return rc;
 	}
 	srv->journal_ok = true;
+	if (rep.msg[0] && !repaired)
+		srv_log(srv, SRV_CONFIG_LOG_INFO, "journal: %s", rep.msg);
+	/* PROTOCOL.md 8: a repair that kept a prefix dropped history that
+	 * clients may have seen, so seq could go back: a new epoch, and
+	 * every client gets a snapshot */
+	if (keep) {
+		(void)snprintf(old, sizeof(old), "%s",
+			       srv_journal_epoch(&srv->journal));
+		rc = srv_persist_rewrite(srv, true);
+		if (rc != 0) {
+			srv_log(srv, SRV_CONFIG_LOG_QUIET,
+				"journal: cannot start a new epoch after the "
+				"repair (%s: %s); refusing to start",
+				collab_strerror(rc),
+				srv_journal_message(&srv->journal));
+			return rc;
+		}
+		srv_log(srv, SRV_CONFIG_LOG_QUIET,
+			"journal: NEW EPOCH %s after the repair (was %s): "
+			"every client gets a snapshot",
+			srv_journal_epoch(&srv->journal), old);
+	}
 	memcpy(srv->epoch, srv_journal_epoch(&srv->journal),
 	       SRV_JOURNAL_EPOCH_LEN);
 	srv->epoch[SRV_JOURNAL_EPOCH_LEN] = 0;
-	if (rep.msg[0])
-		srv_log(srv, SRV_CONFIG_LOG_INFO, "journal: %s", rep.msg);
 	srv_log(srv, SRV_CONFIG_LOG_INFO,
 		"journal %s/%s: %s epoch %s, %llu records replayed (%llu "
 		"events), %llu bytes, %.1f ms",
 		cfg->data, SRV_JOURNAL_FILE, rep.created ? "new" : "recovered",
 		srv->epoch, (unsigned long long)rep.records,
 		(unsigned long long)srv->recovered[0],
-		(unsigned long long)rep.bytes, (double)rep.recover_ns / 1e6);
+		(unsigned long long)srv->journal.end,
+		(double)rep.recover_ns / 1e6);
 	/* Rooms left without chats after the replay are freed (their seq
 	 * stays in a tombstone). */
 	while ((room = srv_room_next(&srv->rooms, &it)) != NULL)
@@ -307,9 +382,11 @@ void srv_persist_free(struct srv_server *srv)
 	if (!srv->journal_ok)
 		return;
 	rc = srv_journal_close(&srv->journal);
-	if (rc != 0)
+	if (rc != 0) {
+		srv->final_sync_failed = true;
 		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: final sync failed: %s",
 			srv_journal_message(&srv->journal));
+	}
 	srv->journal_ok = false;
 }
 
@@ -405,48 +482,87 @@ static int compact_write(struct srv_server *srv, struct srv_journal_compact *c)
 	return rc;
 }
 
-void srv_persist_maybe_compact(struct srv_server *srv)
+int srv_persist_rewrite(struct srv_server *srv, bool new_epoch)
 {
 	struct srv_journal_stats st;
 	struct srv_journal_compact c;
 	struct timespec t0, t1;
-	uint64_t live;
 	int rc;
 
-	if (!srv->journal_ok)
-		return;
-	srv_journal_stats(&srv->journal, &st);
-	if (st.size <= srv->cfg->compact_threshold)
-		return;
-	live = live_estimate(srv);
-	if (!srv_journal_should_compact(&srv->journal, live))
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = srv_journal_compact_begin(&srv->journal, &c);
-	if (rc != 0) {
-		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: compaction not "
-			"started: %s", collab_strerror(rc));
-		return;
-	}
+	rc = new_epoch ? srv_journal_compact_begin_new_epoch(&srv->journal, &c)
+		       : srv_journal_compact_begin(&srv->journal, &c);
+	if (rc != 0)
+		return rc;
 	rc = compact_write(srv, &c);
 	if (rc != 0) {
 		srv_journal_compact_abort(&c);
-		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: compaction failed: %s",
-			collab_strerror(rc));
-		return;
+		return rc;
 	}
 	rc = srv_journal_compact_commit(&c);
+	if (rc != 0)
+		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc != 0) {
-		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: compaction failed: "
-			"%s: %s", collab_strerror(rc),
-			srv_journal_message(&srv->journal));
-		return;
-	}
 	srv_journal_stats(&srv->journal, &st);
 	srv_log(srv, SRV_CONFIG_LOG_INFO,
 		"journal compacted to %llu bytes in %.1f ms",
 		(unsigned long long)st.size,
 		(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+}
+
+/* journal.h FAILURES: a failed sync in RELAXED/NONE mode cut committed
+ * (and broadcast) events from the file while memory keeps them; later
+ * events would follow a hole and the next start would refuse the journal.
+ * The file is rewritten from memory at once; if that fails too, the
+ * journal stops taking writes. */
+static void realign(struct srv_server *srv, uint64_t dropped)
+{
+	char why[SRV_JOURNAL_MSG_MAX];
+	int rc;
+
+	srv->dropped_seen = dropped;
+	if (!srv_journal_writable(&srv->journal))
+		return;
+	rc = srv_persist_rewrite(srv, false);
+	if (rc == 0) {
+		srv_log(srv, SRV_CONFIG_LOG_QUIET,
+			"journal: rewritten from memory after a failed sync "
+			"dropped committed events from the file");
+		return;
+	}
+	(void)snprintf(why, sizeof(why), "a failed sync dropped committed "
+		       "events and rewriting the journal from memory failed "
+		       "(%s: %s)", collab_strerror(rc),
+		       srv_journal_message(&srv->journal));
+	srv_journal_set_failed(&srv->journal, why);
+	srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: %s; every write is "
+		"refused with unavailable until a restart",
+		srv_journal_message(&srv->journal));
+}
+
+void srv_persist_maybe_compact(struct srv_server *srv)
+{
+	struct srv_journal_stats st;
+	uint64_t live;
+	int rc;
+
+	if (!srv->journal_ok)
+		return;
+	srv_journal_stats(&srv->journal, &st);
+	if (st.dropped_committed != srv->dropped_seen) {
+		realign(srv, st.dropped_committed);
+		return;
+	}
+	if (st.size <= srv->cfg->compact_threshold)
+		return;
+	live = live_estimate(srv);
+	if (!srv_journal_should_compact(&srv->journal, live))
+		return;
+	rc = srv_persist_rewrite(srv, false);
+	if (rc != 0)
+		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: compaction failed: "
+			"%s: %s", collab_strerror(rc),
+			srv_journal_message(&srv->journal));
 }

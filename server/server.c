@@ -250,6 +250,10 @@ static void on_turn(struct collab_loop *loop, struct collab_hook *h)
 
 	srv_server_commit(srv);
 	srv_fanout_flush(&srv->fanout, srv->stopping);
+	/* PROTOCOL.md 4: the turn's 1008s after its broadcast; the user
+	 * counts of the rooms they leave go out in this turn too */
+	if (srv_session_close_policy(srv) > 0)
+		srv_fanout_flush(&srv->fanout, srv->stopping);
 	/* after the broadcasts (room.h) */
 	(void)srv_room_registry_collect(&srv->rooms);
 	if (srv->compact_due) {
@@ -267,9 +271,13 @@ static void on_tick(struct collab_loop *loop, struct collab_timer *t)
 	uint64_t now = collab_loop_now(loop);
 
 	if (srv->journal_ok &&
-	    srv_journal_tick(&srv->journal, now) != 0)
+	    srv_journal_tick(&srv->journal, now) != 0) {
 		srv_log(srv, SRV_CONFIG_LOG_QUIET, "journal: sync failed: %s",
 			srv_journal_message(&srv->journal));
+		/* events already sent were cut from the file: rewrite it
+		 * from memory at the end of this turn (persist.c) */
+		srv->compact_due = true;
+	}
 	if (now - srv->last_compact_check >= SRV_SERVER_COMPACT_CHECK_MS) {
 		srv->last_compact_check = now;
 		srv->compact_due = true;
@@ -305,6 +313,7 @@ static void on_signal(struct collab_loop *loop, struct collab_signal *s)
 	/* What the turn accepted is made durable and sent before the 1001. */
 	srv_server_commit(srv);
 	srv_fanout_flush(&srv->fanout, true);
+	(void)srv_session_close_policy(srv);
 	collab_wsctx_close_all(&srv->ws, COLLAB_WS_CLOSE_GOING_AWAY);
 	collab_wsctx_flush(&srv->ws);
 	if (collab_loop_timer_arm(loop, &srv->grace, SRV_SERVER_GRACE_MS) != 0)
@@ -379,6 +388,13 @@ static void limits_from_rlimit(struct srv_server *srv)
 	struct rlimit rl;
 
 	srv->max_ws = 1000000;
+	/* one descriptor per connection: take what the hard limit allows */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t soft = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = soft;
+	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		/* one descriptor per connection, and some for the rest */
 		srv->max_ws = rl.rlim_cur > (rlim_t)2 * SRV_SERVER_FD_RESERVE
@@ -440,6 +456,17 @@ static int start_net(struct srv_server *srv)
 	if (cfg->tls_cert != NULL) {
 		rc = collab_tls_server_load(&srv->tls, NULL, cfg->tls_cert,
 					    cfg->tls_key, srv->a);
+		if (rc == COLLAB_EIO) {
+			int e = errno;
+			const char *why = collab_tls_server_why(&srv->tls);
+			/* name the file and errno, not only which one */
+			srv_log(srv, SRV_CONFIG_LOG_QUIET,
+				"TLS: %s %s: %s", why,
+				strncmp(why, "key", 3) == 0 ? cfg->tls_key
+							    : cfg->tls_cert,
+				strerror(e));
+			return rc;
+		}
 		if (rc != 0) {
 			srv_log(srv, SRV_CONFIG_LOG_QUIET, "TLS: %s (%s)",
 				collab_tls_server_why(&srv->tls),
@@ -542,6 +569,9 @@ int srv_server_init(struct srv_server *srv, const struct srv_config *cfg)
 		srv->pcfg.json.max_input = (size_t)cfg->max_message;
 	collab_jwt_config_init(&srv->jcfg);
 	limits_from_rlimit(srv);
+	srv_log(srv, SRV_CONFIG_LOG_INFO, "connection capacity %llu (open "
+		"files limit raised to the hard limit where allowed)",
+		(unsigned long long)srv->max_ws);
 	rc = collab_rng_init(&srv->rng);
 	if (rc != 0) {
 		srv_log(srv, SRV_CONFIG_LOG_QUIET, "no random source: %s",
@@ -614,6 +644,9 @@ void srv_server_free(struct srv_server *srv)
 	if (srv->pend)
 		srv->a->free(srv->a->ctx, srv->pend,
 			     srv->cap_pend * sizeof(*srv->pend));
+	if (srv->policy)
+		srv->a->free(srv->a->ctx, srv->policy,
+			     srv->cap_policy * sizeof(*srv->policy));
 	if (srv->fanout_ok)
 		srv_fanout_free(&srv->fanout, srv->rooms_ok ? &srv->rooms : NULL);
 	if (srv->rooms_ok) {

@@ -104,6 +104,9 @@ struct srv_server {
 	struct srv_pending *pend;
 	size_t n_pend, cap_pend;
 	bool doomed;                       /* an append failed this turn */
+	/* connections whose 1008 waits for the end of the turn (session.c) */
+	struct collab_wsconn_handle *policy;
+	size_t n_policy, cap_policy;
 	struct srv_journal journal;
 	struct collab_buf rec;             /* record encoding */
 	char recover_msg[SRV_JOURNAL_MSG_MAX]; /* why recovery stopped */
@@ -134,6 +137,9 @@ struct srv_server {
 	bool stopping;
 	bool compact_due;
 	uint64_t last_compact_check;
+	uint64_t dropped_seen;             /* journal stats.dropped_committed
+					    * already rewritten (persist.c) */
+	bool final_sync_failed;            /* the journal's sync at close */
 	uint64_t n_ws;                     /* open WebSockets */
 	uint64_t max_ws;                   /* server-wide limit */
 	uint64_t log_window;               /* rejected-upgrade log throttle */
@@ -203,7 +209,21 @@ int srv_server_parse_mem(struct srv_server *srv, size_t len,
 int srv_persist_recover(struct srv_server *srv);
 int srv_persist_event(struct srv_server *srv, const struct srv_room *room,
 		      const uint8_t *ev, size_t len);
+/* Compaction when due, and at once when a failed sync dropped committed
+ * events from the file (journal.h FAILURES): the journal is rewritten
+ * from memory, or enters the FAILED state if that fails. Call between
+ * turns (no pending batch, the turn resolved). */
 void srv_persist_maybe_compact(struct srv_server *srv);
+/* Rewrites the journal from memory (live state, each room's retained
+ * events, tombstones); with new_epoch under a fresh epoch. 0 or error. */
+int srv_persist_rewrite(struct srv_server *srv, bool new_epoch);
+/* Replays one journal record into rooms, as recovery does (also used by
+ * collab-journal verify). 0, COLLAB_ECORRUPT (why in out[0..cap), naming
+ * offset) or COLLAB_ENOMEM. */
+int srv_persist_replay(struct srv_room_registry *rooms, uint8_t type,
+		       const uint8_t *payload, size_t len, uint64_t offset,
+		       char *out, size_t cap);
+/* Closes the journal; sets final_sync_failed if its last sync failed. */
 void srv_persist_free(struct srv_server *srv);
 
 #endif

@@ -22,6 +22,8 @@
 /* Room for an error reply: a 96-byte message escaped, the members. */
 #define ERROR_CAP 1024u
 #define SMALL_CAP 128u
+/* Connections with a 1008 due at the end of a turn, before the list grows. */
+#define POLICY_MIN_CAP 8u
 
 /* ---- the token bucket ------------------------------------------------------ */
 
@@ -735,6 +737,70 @@ static void hello_message(struct srv_session *s, const uint8_t *p, size_t len)
 
 /* ---- operations -------------------------------------------------------------------- */
 
+/* The 100th rejection in a row came; its 1008 waits for the end of the
+ * turn, and its input meanwhile is ignored. */
+static bool policy_due(const struct srv_session *s)
+{
+	return s->state == SRV_SESSION_LIVE &&
+	       s->rejects >= SRV_SESSION_MAX_REJECTS;
+}
+
+/*
+ * PROTOCOL.md 4: 100 rejected operations in a row close with 1008. Not at
+ * once: operations the same turn accepted from this connection (before
+ * the row) are broadcast at the end of the turn, and their echoes are the
+ * sender's acknowledgements, so the close goes after them
+ * (srv_session_close_policy). Without memory for the list, the close is
+ * sent now.
+ */
+static void policy_close_later(struct srv_session *s)
+{
+	struct srv_server *srv = s->srv;
+	struct collab_wsconn_handle *np = NULL;
+	size_t cap;
+
+	if (srv->n_policy == srv->cap_policy) {
+		cap = srv->cap_policy ? srv->cap_policy * 2 : POLICY_MIN_CAP;
+		if (cap <= SIZE_MAX / sizeof(*np))
+			np = srv->a->alloc(srv->a->ctx, cap * sizeof(*np));
+		if (np == NULL) {
+			session_close(s, COLLAB_WS_CLOSE_POLICY,
+				      "too many rejected operations");
+			return;
+		}
+		if (srv->n_policy)
+			memcpy(np, srv->policy, srv->n_policy * sizeof(*np));
+		if (srv->policy)
+			srv->a->free(srv->a->ctx, srv->policy,
+				     srv->cap_policy * sizeof(*np));
+		srv->policy = np;
+		srv->cap_policy = cap;
+	}
+	srv->policy[srv->n_policy++] = s->h;
+}
+
+size_t srv_session_close_policy(struct srv_server *srv)
+{
+	struct srv_session *s;
+	size_t i, n = 0;
+
+	for (i = 0; i < srv->n_policy; i++) {
+		s = sess_get(srv, srv->policy[i]);
+		if (s == NULL || !policy_due(s))
+			continue;  /* gone, or closed for another reason */
+		/* events a batch delay still holds go first too */
+		if (s->room != NULL)
+			srv_fanout_flush_room(&srv->fanout, s->room);
+		if (!policy_due(s))
+			continue;  /* closed as a slow consumer meanwhile */
+		session_close(s, COLLAB_WS_CLOSE_POLICY,
+			      "too many rejected operations");
+		n++;
+	}
+	srv->n_policy = 0;
+	return n;
+}
+
 static void reject(struct srv_session *s, const char *bid,
 		   enum collab_proto_err code, const char *message)
 {
@@ -742,10 +808,8 @@ static void reject(struct srv_session *s, const char *bid,
 	send_error(s, bid, code, message);
 	if (s->state != SRV_SESSION_LIVE)
 		return;
-	/* PROTOCOL.md 4: 100 rejected operations in a row close with 1008 */
 	if (++s->rejects >= SRV_SESSION_MAX_REJECTS)
-		session_close(s, COLLAB_WS_CLOSE_POLICY,
-			      "too many rejected operations");
+		policy_close_later(s);
 }
 
 static void op_message(struct srv_session *s, const uint8_t *p, size_t len)
@@ -837,7 +901,7 @@ static void on_message(struct collab_wsconn *c, enum collab_ws_opcode op,
 	struct srv_session *s = sess_of(c);
 
 	if (s->srv == NULL || s->state == SRV_SESSION_NEW ||
-	    s->state == SRV_SESSION_CLOSING)
+	    s->state == SRV_SESSION_CLOSING || policy_due(s))
 		return;
 	/* PROTOCOL.md 2: a binary message gets close 1003 */
 	if (op != COLLAB_WS_OP_TEXT) {

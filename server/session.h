@@ -153,6 +153,15 @@ void srv_session_send_event(struct srv_server *srv,
 			    struct collab_wsconn_handle h,
 			    struct collab_shbuf *ev);
 
+/*
+ * After the turn's broadcast (the end-of-turn hook): closes with 1008 the
+ * connections whose 100th rejection in a row came during the turn
+ * (PROTOCOL.md 4), so that the echoes of the operations the turn accepted
+ * from them, their acknowledgements, reach them before the close. Returns
+ * how many it closed.
+ */
+size_t srv_session_close_policy(struct srv_server *srv);
+
 /* An `error` reply to the sender alone; bid NULL: "broadcastId":null. */
 void srv_session_send_error(struct srv_server *srv,
 			    struct collab_wsconn_handle h, const char *bid,

@@ -8,7 +8,10 @@
  *                               sound
  *
  * The journal is opened read-only and scanned with the same code and the
- * same rules (server/journal.h) the server recovers with; no lock is
+ * same rules (server/journal.h) the server recovers with, and verify also
+ * replays every record into rooms in memory with the server's own replay
+ * (persist.c: parseable records, each room's seq rising by one), so a
+ * journal it calls sound is one the server starts on; no lock is
  * taken, so it may run beside a live server (whose last batch may then
  * still be in flight and show as a torn tail).
  */
@@ -24,6 +27,7 @@
 #include "collab/base64.h"
 #include "collab/json.h"
 #include "journal.h"
+#include "server.h"
 
 /* Exit statuses (also in the --help text). */
 #define EXIT_SOUND 0
@@ -48,13 +52,17 @@ static const char usage[] =
 "verify  prints one line and exits with:\n"
 "          0  sound: \"sound: N records, B bytes, epoch E, createdAt MS\"\n"
 "             (N counts the HEADER record)\n"
-"          3  torn tail: \"torn: offset N: REASON; B bytes after it\"; the\n"
-"             server cuts those bytes at its next start (a crash in the\n"
-"             middle of an append, or a batch still being written)\n"
-"          1  corrupt or unsupported: \"corrupt: offset N: REASON\"; the\n"
-"             server refuses to start unless --repair, which keeps the\n"
-"             N bytes before the damage and moves the rest to\n"
-"             DIR/journal.corrupt-<ms>\n"
+"          3  torn tail: \"torn: offset N: REASON; B bytes after it (R good\n"
+"             records before it)\"; the server cuts those bytes at its\n"
+"             next start (a crash in the middle of an append, or a batch\n"
+"             still being written)\n"
+"          1  corrupt or unsupported: \"corrupt: offset N: REASON\"; also\n"
+"             a well-framed record the server cannot replay (not one of\n"
+"             its records, or an event whose seq does not follow its\n"
+"             room's): \"corrupt: offset N: journal offset N: record type\n"
+"             T: REASON\". The server refuses to start unless --repair,\n"
+"             which keeps the N bytes before the damage, moves the rest\n"
+"             to DIR/journal.corrupt-<ms> and starts a new epoch\n"
 "          2  usage error, or the journal cannot be read\n"
 "dump    prints each good record as one JSON line,\n"
 "          {\"offset\":N,\"type\":T,\"length\":L,\"payload\":JSON}\n"
@@ -152,6 +160,23 @@ static int dump_record(void *ctx, uint8_t type, const uint8_t *payload,
 	return 0;
 }
 
+/* verify: every record replayed as the server does at start. */
+struct check {
+	struct srv_room_registry rooms;
+	char msg[SRV_JOURNAL_MSG_MAX];
+};
+
+static int check_record(void *ctx, uint8_t type, const uint8_t *payload,
+			size_t len, uint64_t offset)
+{
+	struct check *k = ctx;
+
+	if (type == SRV_JOURNAL_TYPE_HEADER)
+		return 0;
+	return srv_persist_replay(&k->rooms, type, payload, len, offset,
+				  k->msg, sizeof(k->msg));
+}
+
 /* The verdict line, to f. Returns the exit status it implies. */
 static int report(FILE *f, const struct srv_journal_scan *sc)
 {
@@ -182,6 +207,8 @@ int main(int argc, char **argv)
 {
 	struct srv_journal_config cfg;
 	struct srv_journal_scan sc;
+	struct collab_rng rng;
+	struct check *k = NULL;
 	struct dump d;
 	struct stat st;
 	bool dump;
@@ -222,7 +249,28 @@ int main(int argc, char **argv)
 
 	srv_journal_config_init(&cfg);
 	memset(&d, 0, sizeof(d));
-	rc = srv_journal_scan_fd(fd, &cfg, dump ? dump_record : NULL, &d, &sc);
+	memset(&rng, 0, sizeof(rng));
+	if (dump) {
+		rc = srv_journal_scan_fd(fd, &cfg, dump_record, &d, &sc);
+	} else {
+		k = calloc(1, sizeof(*k));
+		rc = k == NULL ? COLLAB_ENOMEM : collab_rng_init(&rng);
+		if (rc == 0)
+			rc = srv_room_registry_init(&k->rooms, NULL, NULL, &rng);
+		if (rc == 0) {
+			rc = srv_journal_scan_fd(fd, &cfg, check_record, k, &sc);
+			srv_room_registry_free(&k->rooms);
+		}
+		collab_rng_wipe(&rng);
+		if (rc == COLLAB_ECORRUPT) {
+			/* scan stopped at the record replay rejected */
+			sc.verdict = SRV_JOURNAL_CORRUPT;
+			(void)snprintf(sc.reason, sizeof(sc.reason), "%s",
+				       k->msg);
+			rc = 0;
+		}
+		free(k);
+	}
 	(void)close(fd);
 	free(d.out);
 	free(d.nodes);

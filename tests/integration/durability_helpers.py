@@ -5,7 +5,8 @@ server_helpers.py. Run with Debian's /usr/bin/python3 (python3-websockets
 
 - Env: a temp folder with one tenants.json kept across server restarts (so
   tokens stay valid), and data directories made in it.
-- DServer(env, data, args, release=..., preexec_fn=..., quiet=...): a
+- DServer(env, data, args, release=..., preexec_fn=..., quiet=...,
+  extra_env=...): a
   collab-server on 127.0.0.1 port 0 over a GIVEN data directory (which
   outlives it), from $ASAN_BIN (default) or $BIN (release=True; falls back
   to $ASAN_BIN when no release build exists); SERVER_CMD replaces the
@@ -153,7 +154,7 @@ class DServer:
     """collab-server over a given data directory (see the module text)."""
 
     def __init__(self, env, data, args=(), release=False, preexec_fn=None, timeout=30.0,
-                 quiet=False, label="collab-server"):
+                 quiet=False, label="collab-server", extra_env=None):
         self.env = env
         self.tenants = env.tenants
         self.data = data
@@ -167,8 +168,13 @@ class DServer:
         self._lock = threading.Lock()
         self._dumping = False  # copy every line after a sanitizer report starts
         self.t_start = time.monotonic()
+        penv = None
+        if extra_env:
+            penv = dict(os.environ)
+            penv.update(extra_env)
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, cwd=h.TOP, preexec_fn=preexec_fn)
+                                     stderr=subprocess.PIPE, cwd=h.TOP, preexec_fn=preexec_fn,
+                                     env=penv)
         first = queue.Queue()
         self._t_out = threading.Thread(target=self._pump_out, args=(first,), daemon=True)
         self._t_err = threading.Thread(target=self._pump_err, daemon=True)

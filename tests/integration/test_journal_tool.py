@@ -228,6 +228,26 @@ def torn(tp, cut_to_what):
 _ENV = {}
 
 
+def check_repaired(tp, srv, kept_if, off):
+    """After a --repair that kept a prefix: a NEW epoch (PROTOCOL.md 8, seq
+    never goes back within one), logged; a client of the old epoch gets a
+    snapshot equal to the kept events; the new epoch replays them all."""
+    check(re.search(r"NEW EPOCH [0-9a-f-]{36} after the repair", srv.log_text()),
+          f"no loud new-epoch line after the repair: {short(srv.log_text()[-600:], 700)}")
+    for r in ROOMS:
+        kept = [e for e in tp.events[r] if kept_if(e)]
+        chats, seq, w, _ = dh.run(dh.fresh(srv, T, r, since=tp.events[r][-1]["seq"],
+                                           epoch=tp.epoch, label="old-epoch"))
+        check(w["epoch"] != tp.epoch, f"a repair that moved data aside at offset {off} kept "
+              "the epoch (seq could go back within it)")
+        eq(w["resync"], "snapshot", "resync of a client of the old epoch after the repair")
+        eq(seq, kept[-1]["seq"] if kept else 0, f"seq of {r} after the repair")
+        dh.same_state(chats, dh.model_of(kept), f"snapshot of {r} vs the kept events")
+        bids, w2 = dh.run(room_bids(srv, r, w["epoch"]))
+        eq(bids, [e["broadcastId"] for e in kept],
+           f"events of {r} after the repair (those before offset {off})")
+
+
 def corrupt(tp, where):
     recs = tp.records
     mid = len(recs) // 2
@@ -277,12 +297,7 @@ def corrupt(tp, where):
             check(w["epoch"] != tp.epoch, "repair of a damaged HEADER kept the old epoch")
             eq(w["seq"], 0, "seq after repairing a damaged HEADER")
         else:
-            eq(os.path.getsize(path), off, "journal size after the repair")
-            for r in ROOMS:
-                want = [e["broadcastId"] for e in tp.events[r] if tp.rec_with(e["broadcastId"]) < i]
-                bids, w = dh.run(room_bids(srv, r, tp.epoch))
-                eq(w["epoch"], tp.epoch, "epoch after a repair (HEADER intact)")
-                eq(bids, want, f"events of {r} after the repair (those before offset {off})")
+            check_repaired(tp, srv, lambda e: tp.rec_with(e["broadcastId"]) < i, off)
 
         async def write():
             c = await Client.open(srv, T, ROOMS[0], user="ann", name="Ann")
@@ -301,12 +316,73 @@ def corrupt(tp, where):
             srv.kill9()
 
 
+def replay_gap(tp):
+    """A well-framed journal the server cannot replay: one event record of
+    the first room spliced out, so the next one's seq does not follow.
+    verify: exit 1 naming that record's offset and the reason; dump is
+    unchanged; the server refuses naming it; --repair keeps the records
+    before it, moves the rest aside byte for byte, and starts a new
+    epoch."""
+    bids = [e["broadcastId"] for e in tp.events[ROOMS[0]]]
+    gone = tp.rec_with(bids[3])
+    rec = tp.records[gone]
+    off = rec["offset"]
+    data = tp.bytes[:off] + tp.bytes[off + FRAME_HDR + rec["length"]:]
+    d = tp.copy("replay-gap")
+    path = os.path.join(d, "journal")
+    write_file(path, data)
+    rc, line, m = dh.verify(d, want=(1,))
+    eq(int(m.group(1)), off, f"offset in {line!r}")
+    check("does not follow" in line, f"verify names the reason: {line!r}")
+    recs2, err = dh.dump(d, want=(0,))
+    eq(len(recs2), len(tp.records) - 1, "dump of a journal with a seq gap")
+    rc, out, err = dh.start_fails(tp.env, d)
+    check(re.search(rf"\b{off}\b", out + err) and "does not follow" in err,
+          f"refusal does not name offset {off} and the reason: {short(err[-500:], 600)}")
+    check("--repair" in err, "the refusal points to --repair")
+    eq(read_file(path), data, "journal after a refused start (must be untouched)")
+    srv = dh.DServer(tp.env, d, ["--repair"], label="repair")
+    try:
+        moved = glob.glob(os.path.join(d, "journal.corrupt-*"))
+        eq(len(moved), 1, "files moved aside by --repair")
+        eq(read_file(moved[0]), data[off:], "bytes moved aside (from the record to the end)")
+        dh.verify(d, want=(0,))
+        check(re.search(rf"REPAIRED a record that cannot be replayed at offset {off}\b",
+                        srv.log_text()), f"repair log line: {short(srv.log_text()[-600:], 700)}")
+        check("journal: journal:" not in srv.log_text(), "doubled log prefix")
+        check_repaired(tp, srv, lambda e: tp.rec_with(e["broadcastId"]) < gone, off)
+        srv.stop()
+        srv = None
+        dh.verify(d, want=(0,))
+        srv = dh.DServer(tp.env, d, label="after-repair")
+        srv.stop()
+        srv = None
+    finally:
+        if srv is not None:
+            srv.kill9()
+
+
+def help_text(tp):
+    """--help documents the verify lines as printed (the torn line's
+    "(R good records before it)" included) and the replay check."""
+    r = subprocess.run(dh.journal_cmd() + ["--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    eq(r.returncode, 0, "--help exit status")
+    text = " ".join(r.stdout.decode().split())
+    check("bytes after it (R good records before it)" in text,
+          f"--help does not show the torn line as printed: {text!r}")
+    check("does not follow" in text, "--help does not mention the replay check")
+
+
 def lock(tp):
     d = tp.copy("lock")
     a = dh.DServer(tp.env, d, label="first")
     try:
         rc, out, err = dh.start_fails(tp.env, d)
         check(err.strip() or out.strip(), "second server refused without saying why")
+        check("in use by another server" in err, f"lock refusal: {err.strip()!r}")
+        check("another server uses this directory" not in err,
+              f"the lock refusal says it twice: {err.strip()!r}")
 
         async def still_serving(srv):
             c = await Client.open(srv, T, ROOMS[0], user="ann", name="Ann")
@@ -367,6 +443,9 @@ def main():
         r.case("corrupt HEADER record: exit 1; refused; --repair starts a new epoch",
                corrupt, tp, "header-record")
         r.case("junk after the last record: exit 1; refused; --repair", corrupt, tp, "junk-after-last")
+        r.case("seq gap (a well-framed record the server cannot replay): verify exit 1; "
+               "refused; --repair keeps the prefix, new epoch", replay_gap, tp)
+        r.case("--help matches the verify output", help_text, tp)
         r.case("a second server on the same data directory fails to start (lock)", lock, tp)
         r.case("leftover journal.compact: noted by verify, removed by the server",
                leftover_compact, tp)

@@ -501,9 +501,8 @@ async def rate_defaults(srv):
 
 
 async def rate_limited_1008(srv):
-    """rate-limited rejections count toward the 100 in a row. (The accepted
-    ones are counted in the room: when the burst fits in one loop turn, the
-    1008 may close the sender before that turn's events are broadcast.)"""
+    """rate-limited rejections count toward the 100 in a row; the accepted
+    ones are echoed to the sender before the 1008."""
     rm = room("rate-1008")
     a = await Client.open(srv, RL, rm, user="u1")
     ops = [new_chat(f"flood {i}") for i in range(160)]
@@ -520,6 +519,8 @@ async def rate_limited_1008(srv):
     for m in limited:
         eq(m["code"], "rate-limited", "error code")
     check(99 <= len(limited) <= 100 + 3 * len(ok), f"{len(limited)} rate-limited answers before the 1008")
+    acked = {m["chat"]["id"] for m in a.items if m.get("type") == "new-text-chat"}
+    eq(acked, {c["id"] for c in chats}, "every accepted operation echoed to the sender before the 1008")
 
 
 async def close_1008(srv):
@@ -545,6 +546,47 @@ async def close_1008(srv):
     # the server is fine and the room unchanged
     chats, _ = await fresh_chats(srv, T, r)
     eq(len(chats), 1, "chats")
+
+
+async def close_1008_after_echoes(srv):
+    """Valid operations, then 100 invalid ones, in ONE TCP write (one loop
+    turn): the 100th rejection closes with 1008 only after the turn's
+    broadcast, so the sender gets the echoes of the valid ones (its
+    acknowledgements) and then the close; others get the events."""
+    r = room("1008-echo")
+    obs = await Client.open(srv, T, r, user="observer")
+    loop = asyncio.get_running_loop()
+    w = await loop.run_in_executor(None, raw_writer, srv, T, r, "writer")
+    good = [new_chat(f"kept {i}") for i in range(5)]
+    ghost = uid()
+    bad = [resolve(ghost) for _ in range(100)]
+    late = new_chat("after the 100th rejection: ignored")
+    blob = b"".join(h.build_frame(h.OP_TEXT, dumps(o).encode()) for o in good + bad + [late])
+    w.ws.send_raw(blob)  # one TCP write
+
+    def read_to_close():
+        got = []
+        while True:
+            try:
+                m = w.recv(10)
+            except sh.Closed as e:
+                return got, e.code
+            got += m["events"] if m["type"] == "batch" else [m]
+    got, code = await loop.run_in_executor(None, read_to_close)
+    eq(code, 1008, "close code")
+    echoes = [m["broadcastId"] for m in got if m["type"] == "new-text-chat"]
+    eq(echoes, [o["broadcastId"] for o in good], "echoes of the valid operations before the close")
+    errs = [m for m in got if m["type"] == "error"]
+    eq(len(errs), 100, "one error per invalid operation")
+    for m, o in zip(errs, bad):
+        check_error(m, "not-found", op=o)
+    for o in good:
+        await obs.answer(o["broadcastId"])
+    await loop.run_in_executor(None, w.ws.close_socket)
+    chats, _ = await fresh_chats(srv, T, r)
+    eq(sorted(c["id"] for c in chats), sorted(o["chat"]["id"] for o in good),
+       "the room holds the valid operations, not the one after the 1008")
+    await obs.close()
 
 
 async def retry_same_user(srv):
@@ -821,6 +863,7 @@ def main():
         r.case("rate limits by default: 40 burst; every message takes a token", rate_defaults, srv)
         r.case("rate-limited rejections count toward 1008", rate_limited_1008, srv)
         r.case("100 rejections in a row: close 1008", close_1008, srv)
+        r.case("1008 in the turn of accepted operations: echoes first", close_1008_after_echoes, srv)
         r.case("retry by broadcastId: original event to the sender alone", retry_same_user, srv)
         r.case("seq continuity: 500 ops from 5 clients", seq_continuity, srv)
         r.case("batching: one TCP write gives batches, never nested, <= 64 KiB", batching, srv)

@@ -241,6 +241,7 @@ struct recs {
 	struct rec *v;
 	size_t n, cap;
 	size_t fail_at;   /* return COLLAB_ENOMEM at this record (1-based) */
+	int fail_rc;      /* ... or this code when non-zero */
 };
 
 static int collect(void *ctx, uint8_t type, const uint8_t *payload, size_t len,
@@ -250,7 +251,7 @@ static int collect(void *ctx, uint8_t type, const uint8_t *payload, size_t len,
 
 	ck_assert_ptr_nonnull(payload);
 	if (r->fail_at && r->n + 1 == r->fail_at)
-		return COLLAB_ENOMEM;
+		return r->fail_rc ? r->fail_rc : COLLAB_ENOMEM;
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 64;
 		r->v = realloc(r->v, r->cap * sizeof(*r->v));
@@ -587,6 +588,52 @@ static void scan_both_agree(const uint8_t *p, size_t len,
 	ck_assert_str_eq(f.reason, out->reason);
 }
 
+/* A record the caller cannot replay (COLLAB_ECORRUPT from on_record):
+ * refused at its offset without repair, and with repair that record and
+ * everything after it are moved aside like corruption. */
+START_TEST(test_replay_failure_repair)
+{
+	const char *dir = path_in("data");
+	uint64_t offs[11];
+	struct srv_journal j;
+	struct srv_journal_report rep;
+	struct recs r = { 0 };
+	char want[64];
+
+	build(dir, 10, 3, offs);
+	r.fail_at = 4;
+	r.fail_rc = COLLAB_ECORRUPT;
+	ck_assert_int_eq(reopen(&j, dir, NULL, false, &r, &rep), COLLAB_ECORRUPT);
+	(void)snprintf(want, sizeof(want), "offset %llu",
+		       (unsigned long long)offs[3]);
+	ck_assert_msg(strstr(rep.msg, want) != NULL, "%s", rep.msg);
+	ck_assert_uint_eq(rep.corrupt_offset, offs[3]);
+	ck_assert(!rep.repaired);
+	ck_assert_uint_eq((uint64_t)file_size(file_in(dir, "journal")), offs[10]);
+	recs_free(&r);
+
+	r.fail_at = 4;
+	r.fail_rc = COLLAB_ECORRUPT;
+	ck_assert_int_eq(reopen(&j, dir, NULL, true, &r, &rep), 0);
+	ck_assert(rep.repaired);
+	ck_assert(rep.replay_failed);
+	ck_assert(!rep.created);
+	ck_assert_uint_eq(rep.records, 3);
+	ck_assert_uint_eq(rep.corrupt_offset, offs[3]);
+	ck_assert_uint_eq(rep.moved_bytes, offs[10] - offs[3]);
+	ck_assert_msg(strncmp(rep.msg, "REPAIRED a record that cannot be "
+			      "replayed", 41) == 0, "%s", rep.msg);
+	ck_assert_uint_eq((uint64_t)file_size(file_in(dir, "journal")), offs[3]);
+	srv_journal_close(&j);
+	recs_free(&r);
+	ck_assert_int_eq(reopen(&j, dir, NULL, false, &r, &rep), 0);
+	ck_assert_uint_eq(r.n, 3);
+	check_rec_i(&r, 2, 2);
+	srv_journal_close(&j);
+	recs_free(&r);
+}
+END_TEST
+
 START_TEST(test_torn_every_offset)
 {
 	const char *src = path_in("src");
@@ -643,6 +690,8 @@ START_TEST(test_torn_every_offset)
 		if (torn) {
 			ck_assert_uint_eq(rep.torn_offset, prev_end);
 			ck_assert_ptr_nonnull(strstr(rep.msg, "torn tail"));
+			/* the server adds its own "journal: " prefix */
+			ck_assert_int_eq(strncmp(rep.msg, "cut a torn tail", 15), 0);
 		}
 		ck_assert_uint_eq((size_t)file_size(file_in(dir, "journal")),
 				  torn ? prev_end : cut);
@@ -1187,6 +1236,58 @@ START_TEST(test_relaxed_timing)
 }
 END_TEST
 
+/* RELAXED: a failed timer sync that cuts committed batches counts their
+ * bytes in dropped_committed (the caller must rewrite from memory); a
+ * STRICT commit whose sync fails drops only its own batch. */
+START_TEST(test_dropped_committed)
+{
+	const char *dir = path_in("data"), *dir2 = path_in("data2");
+	struct srv_journal j;
+	struct srv_journal_config cfg;
+	struct srv_journal_stats st, st2;
+	struct fake_io fk;
+
+	memset(&fk, 0, sizeof(fk));
+	cfg_for(&cfg, dir, &fk);
+	cfg.durability = SRV_JOURNAL_RELAXED;
+	ck_assert_int_eq(srv_journal_open(&j, &cfg, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(srv_journal_tick(&j, 1000), 0);
+	append_i(&j, 1);
+	ck_assert_int_eq(srv_journal_commit(&j), 0);
+	append_i(&j, 2);
+	ck_assert_int_eq(srv_journal_commit(&j), 0);
+	srv_journal_stats(&j, &st);
+	ck_assert_uint_eq(st.dropped_committed, 0);
+	arm(&fk.f_fdatasync, fk.fdatasyncs + 1, 1, EIO);
+	ck_assert_int_eq(srv_journal_tick(&j, 3000), COLLAB_EIO);
+	srv_journal_stats(&j, &st2);
+	ck_assert_uint_eq(st2.dropped_committed, st.size - st.durable);
+	ck_assert_uint_eq(st2.size, st.durable);
+	ck_assert(st2.writable);
+	srv_journal_close(&j);
+
+	memset(&fk, 0, sizeof(fk));
+	cfg_for(&cfg, dir2, &fk);
+	ck_assert_int_eq(srv_journal_open(&j, &cfg, NULL, NULL, NULL), 0);
+	append_i(&j, 1);
+	arm(&fk.f_fdatasync, fk.fdatasyncs + 1, 1, EIO);
+	ck_assert_int_eq(srv_journal_commit(&j), COLLAB_EIO);
+	srv_journal_stats(&j, &st);
+	ck_assert_uint_eq(st.dropped_committed, 0);
+	ck_assert(st.writable);
+	/* the caller's verdict: FAILED */
+	srv_journal_set_failed(&j, "test reason");
+	ck_assert(!srv_journal_writable(&j));
+	ck_assert_ptr_nonnull(strstr(srv_journal_message(&j), "JOURNAL FAILED"));
+	ck_assert_ptr_nonnull(strstr(srv_journal_message(&j), "test reason"));
+	ck_assert_int_eq(srv_journal_append(&j, T_APP, "x", 1), COLLAB_EIO);
+	srv_journal_stats(&j, &st);
+	ck_assert(!st.writable);
+	srv_journal_close(&j);
+	srv_journal_set_failed(&j, NULL);     /* not open: no-op */
+}
+END_TEST
+
 START_TEST(test_none_never_syncs)
 {
 	const char *dir = path_in("data");
@@ -1527,6 +1628,53 @@ START_TEST(test_compaction_equivalence)
 }
 END_TEST
 
+/* A compaction under a new epoch: the epoch and createdAt change only
+ * once it commits, and stay after a reopen. */
+START_TEST(test_compaction_new_epoch)
+{
+	const char *dir = path_in("data");
+	struct srv_journal j;
+	struct srv_journal_compact c;
+	struct srv_journal_config cfg;
+	struct fake_io fk;
+	struct recs r = { 0 };
+	char epoch[SRV_JOURNAL_EPOCH_LEN + 1], e2[SRV_JOURNAL_EPOCH_LEN + 1];
+	uint8_t buf[601];
+
+	memset(&fk, 0, sizeof(fk));
+	cfg_for(&cfg, dir, &fk);
+	ck_assert_int_eq(srv_journal_open(&j, &cfg, NULL, NULL, NULL), 0);
+	memcpy(epoch, srv_journal_epoch(&j), sizeof(epoch));
+	append_i(&j, 1);
+	ck_assert_int_eq(srv_journal_commit(&j), 0);
+	/* a failed one keeps the old epoch */
+	ck_assert_int_eq(srv_journal_compact_begin_new_epoch(&j, &c), 0);
+	ck_assert_str_eq(srv_journal_epoch(&j), epoch);
+	arm(&fk.f_fdatasync, fk.fdatasyncs + 1, 1, EIO);
+	ck_assert_int_eq(srv_journal_compact_commit(&c), COLLAB_EIO);
+	ck_assert_str_eq(srv_journal_epoch(&j), epoch);
+	ck_assert(srv_journal_writable(&j));
+	/* then one that commits */
+	ck_assert_int_eq(srv_journal_compact_begin_new_epoch(&j, &c), 0);
+	payload_of(1, buf, len_of(1));
+	ck_assert_int_eq(srv_journal_compact_append(&c, T_APP, buf, len_of(1)), 0);
+	ck_assert_int_eq(srv_journal_compact_commit(&c), 0);
+	memcpy(e2, srv_journal_epoch(&j), sizeof(e2));
+	ck_assert_uint_eq(strlen(e2), SRV_JOURNAL_EPOCH_LEN);
+	ck_assert_str_ne(e2, epoch);
+	append_i(&j, 2);
+	ck_assert_int_eq(srv_journal_commit(&j), 0);
+	srv_journal_close(&j);
+	ck_assert_int_eq(reopen(&j, dir, NULL, false, &r, NULL), 0);
+	ck_assert_str_eq(srv_journal_epoch(&j), e2);
+	ck_assert_uint_eq(r.n, 2);
+	check_rec_i(&r, 0, 1);
+	check_rec_i(&r, 1, 2);
+	recs_free(&r);
+	srv_journal_close(&j);
+}
+END_TEST
+
 /* _i: 0 abort; 1 pwrite fails; 2 fdatasync fails; 3 sticky append error;
  * 4 directory fsync fails after the rename (FAILED, new file in place). */
 START_TEST(test_compaction_failures)
@@ -1751,6 +1899,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(f, test_lock);
 	tcase_add_test(f, test_roundtrip_thousands);
 	tcase_add_test(f, test_callback_error);
+	tcase_add_test(f, test_replay_failure_repair);
 	tcase_add_test(f, test_api_errors);
 	tcase_set_timeout(f, 120);
 	suite_add_tcase(s, f);
@@ -1770,6 +1919,7 @@ static Suite *journal_suite(void)
 	tcase_add_checked_fixture(w, setup, teardown);
 	tcase_add_test(w, test_group_commit_one_sync);
 	tcase_add_test(w, test_relaxed_timing);
+	tcase_add_test(w, test_dropped_committed);
 	tcase_add_test(w, test_none_never_syncs);
 	tcase_add_loop_test(w, test_write_failure, 0, 4);
 	tcase_add_test(w, test_fsync_failure_not_retried);
@@ -1780,6 +1930,7 @@ static Suite *journal_suite(void)
 
 	tcase_add_checked_fixture(c, setup, teardown);
 	tcase_add_test(c, test_compaction_equivalence);
+	tcase_add_test(c, test_compaction_new_epoch);
 	tcase_add_loop_test(c, test_compaction_failures, 0, 5);
 	tcase_add_test(c, test_compaction_leftover);
 	tcase_add_test(c, test_should_compact);
