@@ -19,7 +19,7 @@
 #include "collab/json.h"
 #include "collab/uuid.h"
 
-#define NAME(lit) (lit), (sizeof(lit) - 1)
+#include "proto_write.h"
 
 /* The canonical lowercase UUID text that collab_proto_parse_op() accepts
  * (proto.h, UUID SPELLING; RFC 9562 section 4). */
@@ -33,31 +33,6 @@ static bool canonical_id(struct collab_str s)
 		if (s.p[i] >= 'A' && s.p[i] <= 'F')
 			return false;
 	return collab_uuid_parse(s.p, s.len, &u) == 0;
-}
-
-static void put_str(struct collab_json_writer *w, const char *key, size_t klen,
-		    struct collab_str v)
-{
-	collab_json_write_key(w, key, klen);
-	collab_json_write_str(w, v.p, v.len);
-}
-
-/* "type":<name> as every message's first member. */
-static void put_type(struct collab_json_writer *w, const char *name)
-{
-	collab_json_write_obj_begin(w);
-	collab_json_write_key(w, NAME("type"));
-	collab_json_write_str(w, name, strlen(name));
-}
-
-static int finish(const struct collab_json_writer *w, size_t *len)
-{
-	size_t n = 0;
-	int rc = collab_json_writer_finish(w, &n);
-
-	if (rc == 0)
-		*len = n;
-	return rc;
 }
 
 int collab_proto_encode_hello(const struct collab_proto_hello *h,
@@ -82,7 +57,7 @@ int collab_proto_encode_hello(const struct collab_proto_hello *h,
 		put_str(&w, NAME("epoch"), h->epoch);
 	}
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 /* The parts each (type, action) needs, as proto.h lists them: present,
@@ -155,7 +130,7 @@ int collab_proto_encode_op(const struct collab_proto_client_op *op,
 		put_comment(&w, op);
 		collab_json_write_obj_end(&w);
 		collab_json_write_obj_end(&w);
-		return finish(&w, len);
+		return put_finish(&w, len);
 	}
 	put_str(&w, NAME("chatId"), op->chat_id);
 	if (op->type == COLLAB_PROTO_TYPE_UPDATED_TEXT_CHAT) {
@@ -181,5 +156,5 @@ int collab_proto_encode_op(const struct collab_proto_client_op *op,
 		}
 	}
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }

@@ -16,53 +16,12 @@
 
 #include "collab/json.h"
 
-#define NAME(lit) (lit), (sizeof(lit) - 1)
+#include "proto_write.h"
 
 /* {"type":"batch","events":[ ... ]} around the events of a batch. */
 static const char batch_head[] = "{\"type\":\"batch\",\"events\":[";
 #define BATCH_HEAD_LEN (sizeof batch_head - 1)
 #define BATCH_TAIL_LEN 2 /* "]}" */
-
-/* A key and a string value. */
-static void put_str(struct collab_json_writer *w, const char *key, size_t klen,
-		    struct collab_str v)
-{
-	collab_json_write_key(w, key, klen);
-	collab_json_write_str(w, v.p, v.len);
-}
-
-static void put_u64(struct collab_json_writer *w, const char *key,
-		    size_t klen, uint64_t v)
-{
-	collab_json_write_key(w, key, klen);
-	collab_json_write_u64(w, v);
-}
-
-static void put_bool(struct collab_json_writer *w, const char *key,
-		     size_t klen, bool v)
-{
-	collab_json_write_key(w, key, klen);
-	collab_json_write_bool(w, v);
-}
-
-/* "type":<name> as every message's first member. */
-static void put_type(struct collab_json_writer *w, const char *name)
-{
-	collab_json_write_obj_begin(w);
-	collab_json_write_key(w, NAME("type"));
-	collab_json_write_str(w, name, strlen(name));
-}
-
-/* Completes a message: the writer's verdict, and its length in *len. */
-static int finish(const struct collab_json_writer *w, size_t *len)
-{
-	size_t n = 0;
-	int rc = collab_json_writer_finish(w, &n);
-
-	if (rc == 0)
-		*len = n;
-	return rc;
-}
 
 /* An object's encoded bytes: at least "{...}". Only the outer shape is
  * checked: the bytes MUST come from this module (see proto.h). */
@@ -111,7 +70,7 @@ int collab_proto_encode_welcome(const struct collab_proto_welcome *m,
 	else
 		collab_json_write_str(&w, NAME("snapshot"));
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 int collab_proto_encode_synced(uint64_t seq, uint8_t *out, size_t cap,
@@ -126,7 +85,7 @@ int collab_proto_encode_synced(uint64_t seq, uint8_t *out, size_t cap,
 	put_type(&w, "synced");
 	put_u64(&w, NAME("seq"), seq);
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 int collab_proto_encode_user_count(uint64_t count, uint8_t *out, size_t cap,
@@ -141,7 +100,7 @@ int collab_proto_encode_user_count(uint64_t count, uint8_t *out, size_t cap,
 	put_type(&w, "user-count");
 	put_u64(&w, NAME("count"), count);
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 int collab_proto_encode_error(const struct collab_str *broadcast_id,
@@ -166,7 +125,7 @@ int collab_proto_encode_error(const struct collab_str *broadcast_id,
 	collab_json_write_str(&w, name, strlen(name));
 	put_str(&w, NAME("message"), message);
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 int collab_proto_encode_op_error(const struct collab_proto_op *op,
@@ -245,7 +204,7 @@ int collab_proto_encode_chat(const struct collab_proto_chat *chat,
 		return COLLAB_EINVAL;
 	collab_json_writer_init(&w, out, cap);
 	put_chat(&w, chat);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 /* The parts each (type, action) needs, as proto.h lists them. */
@@ -294,7 +253,7 @@ int collab_proto_encode_event(const struct collab_proto_event *ev,
 		collab_json_write_key(&w, NAME("chat"));
 		put_chat(&w, ev->chat);
 		collab_json_write_obj_end(&w);
-		return finish(&w, len);
+		return put_finish(&w, len);
 	}
 	put_str(&w, NAME("chatId"), ev->chat_id);
 	if (ev->type == COLLAB_PROTO_TYPE_UPDATED_TEXT_CHAT) {
@@ -320,7 +279,7 @@ int collab_proto_encode_event(const struct collab_proto_event *ev,
 		}
 	}
 	collab_json_write_obj_end(&w);
-	return finish(&w, len);
+	return put_finish(&w, len);
 }
 
 /* ---- batch ------------------------------------------------------------ */
