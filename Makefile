@@ -201,8 +201,19 @@ $(B)/bench/bench_%: tests/bench/bench_%.c $(COLLAB_LIB) $(SRV_LIB)
 	@echo "  CC    $@"
 	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g -Wall -Wextra -Werror -Iserver -o $@ $< $(SRV_LIB) $(COLLAB_LIB) $(COLLAB_LDLIBS) -lcjson -lwslay -lm
 
+# Programs the script benchmarks drive (not run on their own by make bench).
+BENCH_TOOLS := $(B)/bench/loadgen $(B)/bench/kernel_baseline
+$(B)/bench/loadgen: tests/bench/loadgen.c $(COLLAB_LIB)
+	@mkdir -p $(@D)
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) $(LDFLAGS) -o $@ $< $(COLLAB_LIB) $(COLLAB_LDLIBS)
+$(B)/bench/kernel_baseline: tests/bench/kernel_baseline.c
+	@mkdir -p $(@D)
+	@echo "  CC    $@"
+	$(Q)$(CC) $(COLLAB_CFLAGS) -O2 -g $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 .PHONY: bench
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(BENCH_TOOLS)
 	@BIN=$(B)/bin BENCH=$(B)/bench tests/bench/run.sh
 
 .PHONY: lint

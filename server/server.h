@@ -45,6 +45,9 @@
 #define SRV_SERVER_FD_RESERVE 64u
 /* Period of the journal tick (relaxed syncs, compaction checks). */
 #define SRV_SERVER_TICK_MS 200u
+/* epoll events taken per loop turn: one group commit (one fdatasync)
+ * covers every connection read in a turn (the loop's default is 256). */
+#define SRV_LOOP_MAX_EVENTS 4096u
 /* Compaction is considered at most this often. */
 #define SRV_SERVER_COMPACT_CHECK_MS 10000u
 /* Socket queue hard limit on top of the live limit: room for the largest

@@ -24,7 +24,7 @@ done
 for s in "$here"/bench_*.py; do
 	[ -f "$s" ] || continue
 	echo "== $(basename "$s")" >&2
-	BIN="$BIN" NODE_PATH="$top/tests/node/node_modules" /usr/bin/python3 "$s" | tee -a "$out" >&2
+	BIN="$BIN" BENCH="$BENCH" NODE_PATH="$top/tests/node/node_modules" /usr/bin/python3 "$s" | tee -a "$out" >&2
 done
 if [ -f "$here/echo_bench.py" ] && [ -x "$BIN/collab-echo" ]; then
 	echo "== echo_bench.py" >&2
