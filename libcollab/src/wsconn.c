@@ -94,6 +94,7 @@ void collab_wsctx_config_init(struct collab_wsctx_config *cfg)
 	cfg->max_iov = COLLAB_WSCONN_MAX_IOV;
 	cfg->max_accept_per_wakeup = COLLAB_WSCONN_ACCEPT_PER_WAKEUP;
 	cfg->accept_retry_ms = COLLAB_WSCONN_ACCEPT_RETRY_MS;
+	cfg->tx_pool_max = COLLAB_WSCONN_TX_POOL_MAX;
 }
 
 /* Every client_bind entry names an IPv4 or IPv6 address. */
@@ -187,6 +188,7 @@ void collab_wsctx_free(struct collab_wsctx *ctx)
 		return;
 	collab_wsctx_drop_all(ctx);
 	collab_loop_timer_cancel(ctx->loop, &ctx->pend_timer);
+	wsc_tx_pool_free(ctx);
 	wsc_free(ctx, ctx->slots, (size_t)ctx->slot_cap * sizeof(struct wsc_slot));
 	wsc_free(ctx, ctx->pend, ctx->pend_cap * sizeof(*ctx->pend));
 	wsc_free(ctx, ctx->scratch, ctx->cfg.scratch_bytes);

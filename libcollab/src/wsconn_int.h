@@ -76,6 +76,7 @@ struct wsc_ent {
  * control frames (pongs, pings) go ahead of queued data at the next entry
  * boundary, never inside a frame; the close frame goes after everything. */
 struct wsc_tx {
+	struct wsc_tx *next_free; /* in ctx->tx_pool */
 	size_t bytes;             /* data bytes in entries (the queue limit) */
 	struct wsc_ent *ent;      /* ring: inl or allocated */
 	uint32_t head, n, cap;
@@ -155,6 +156,7 @@ void wsc_tx_advance_one(struct collab_wsconn *c, uint8_t k, size_t n);
 void wsc_tx_advance(struct collab_wsconn *c, size_t cnt, size_t n);
 void wsc_after_write(struct collab_wsconn *c);
 void wsc_tx_release(struct collab_wsconn *c);
+void wsc_tx_pool_free(struct collab_wsctx *ctx);
 
 /* wsconn_handshake.c */
 void wsc_hs_input(struct collab_wsconn *c, uint8_t *p, size_t n);

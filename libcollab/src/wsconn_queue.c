@@ -37,9 +37,17 @@ int wsc_tx_get(struct collab_wsconn *c)
 
 	if (c->tx)
 		return 0;
-	tx = wsc_alloc(ctx, sizeof(*tx));
-	if (tx == NULL)
-		return COLLAB_ENOMEM;
+	/* A pooled block first: a fan-out reuses what the last one freed
+	 * instead of growing and trimming the heap every turn. */
+	tx = ctx->tx_pool;
+	if (tx != NULL) {
+		ctx->tx_pool = tx->next_free;
+		ctx->tx_pool_len--;
+	} else {
+		tx = wsc_alloc(ctx, sizeof(*tx));
+		if (tx == NULL)
+			return COLLAB_ENOMEM;
+	}
 	memset(tx, 0, sizeof(*tx));
 	collab_buf_init(&tx->ctl, ctx->a, 0);
 	tx->ent = tx->inl;
@@ -58,11 +66,31 @@ void wsc_tx_free(struct collab_wsconn *c)
 		return;
 	for (i = 0; i < tx->n; i++)
 		collab_shbuf_unref(tx->ent[(tx->head + i) % tx->cap].sb);
+	collab_buf_free(&tx->ctl);
+	c->tx = NULL;
+	/* Only blocks in their initial shape are kept: one whose ring grew
+	 * goes back to the allocator, so the pool never holds big ones. */
+	if (tx->ent == tx->inl && ctx->tx_pool_len < ctx->cfg.tx_pool_max) {
+		tx->next_free = ctx->tx_pool;
+		ctx->tx_pool = tx;
+		ctx->tx_pool_len++;
+		return;
+	}
 	if (tx->ent != tx->inl)
 		wsc_free(ctx, tx->ent, (size_t)tx->cap * sizeof(*tx->ent));
-	collab_buf_free(&tx->ctl);
 	wsc_free(ctx, tx, sizeof(*tx));
-	c->tx = NULL;
+}
+
+/* Frees every pooled send block (collab_wsctx_free). */
+void wsc_tx_pool_free(struct collab_wsctx *ctx)
+{
+	struct wsc_tx *tx;
+
+	while ((tx = ctx->tx_pool) != NULL) {
+		ctx->tx_pool = tx->next_free;
+		wsc_free(ctx, tx, sizeof(*tx));
+	}
+	ctx->tx_pool_len = 0;
 }
 
 static int tx_idle(const struct collab_wsconn *c)

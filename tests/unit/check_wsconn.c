@@ -25,6 +25,7 @@
 struct test_alloc {
 	long budget;        /* allocations left; < 0: unlimited */
 	size_t live_bytes, live_blocks, fails;
+	size_t allocs;      /* successful allocations so far */
 };
 
 static void *ta_alloc(void *ctx, size_t n)
@@ -39,6 +40,7 @@ static void *ta_alloc(void *ctx, size_t n)
 		t->budget--;
 	t->live_bytes += n;
 	t->live_blocks++;
+	t->allocs++;
 	return malloc(n);
 }
 
@@ -1907,8 +1909,14 @@ END_TEST
 
 START_TEST(test_send_alloc_failure)
 {
+	struct collab_wsctx_config cfg;
 	struct raw r;
 
+	/* no pooled send block: its own allocation is what fails */
+	fx_stop();
+	collab_wsctx_config_init(&cfg);
+	cfg.tx_pool_max = 0;
+	fx_start(&cfg);
 	raw_open(&r);
 	F.ta.budget = 0;
 	ck_assert_int_eq(collab_wsconn_send(&F.ws, F.srv.h, COLLAB_WS_OP_TEXT, "x", 1), COLLAB_ENOMEM);
@@ -1943,6 +1951,156 @@ START_TEST(test_parse_addr)
 	for (i = 0; i < ARRAY_LEN(bad); i++)
 		ck_assert_msg(collab_wsconn_parse_addr(bad[i], strlen(bad[i]), &ss, &sl) ==
 			      COLLAB_ESYNTAX, "%s", bad[i]);
+}
+END_TEST
+
+/* ---- the send block pool ----------------------------------------------------- */
+
+/* 1 + n sends to an idle connection, each written at once and fully
+ * read; returns the allocations the last n made (the first one warms up:
+ * the context's flush list, a first send block). The connection is idle
+ * again after each (no send block held: live blocks, pooled ones aside,
+ * are back to the count after the first). */
+static size_t sends_drained(struct raw *r, int n)
+{
+	size_t a0 = 0, idle = 0;
+	char m[16];
+	int i, len;
+
+	for (i = 0; i <= n; i++) {
+		len = snprintf(m, sizeof(m), "m%d", i);
+		ck_assert_int_eq(collab_wsconn_send(&F.ws, F.srv.h, COLLAB_WS_OP_TEXT,
+						    m, (size_t)len), 0);
+		collab_wsctx_flush(&F.ws);
+		ck_assert_uint_eq(collab_wsconn_queued(&F.ws, F.srv.h), 0);
+		if (i == 0)
+			idle = F.ta.live_blocks - F.ws.tx_pool_len;
+		ck_assert_uint_eq(F.ta.live_blocks - F.ws.tx_pool_len, idle);
+		expect_message(r, 1, m, (size_t)len);
+		if (i == 0)
+			a0 = F.ta.allocs;
+	}
+	return F.ta.allocs - a0;
+}
+
+START_TEST(test_tx_pool_reuse)
+{
+	struct raw r;
+
+	ck_assert_uint_eq(F.ws.cfg.tx_pool_max, COLLAB_WSCONN_TX_POOL_MAX);
+	raw_open(&r);
+	/* each send: its chunk only; the send block comes from the pool */
+	ck_assert_uint_eq(sends_drained(&r, 50), 50);
+	ck_assert_uint_eq(F.ws.tx_pool_len, 1);
+	/* a pooled block taken by a send whose chunk fails goes back */
+	F.ta.budget = 0;
+	ck_assert_int_eq(collab_wsconn_send(&F.ws, F.srv.h, COLLAB_WS_OP_TEXT, "x", 1), COLLAB_ENOMEM);
+	F.ta.budget = -1;
+	ck_assert_uint_eq(F.ws.tx_pool_len, 1);
+	ck_assert_uint_eq(collab_wsconn_queued(&F.ws, F.srv.h), 0);
+	raw_close(&r);
+	expect_no_conns();
+}
+END_TEST
+
+START_TEST(test_tx_pool_disabled)
+{
+	struct collab_wsctx_config cfg;
+	struct raw r;
+
+	fx_stop();
+	collab_wsctx_config_init(&cfg);
+	cfg.tx_pool_max = 0;
+	fx_start(&cfg);
+	raw_open(&r);
+	ck_assert_uint_eq(F.ws.tx_pool_len, 0);
+	/* a send block and a chunk per send, none kept */
+	ck_assert_uint_eq(sends_drained(&r, 20), 40);
+	ck_assert_uint_eq(F.ws.tx_pool_len, 0);
+	raw_close(&r);
+	expect_no_conns();
+}
+END_TEST
+
+/* Four connections hold a send block at the same time; the pool keeps
+ * at most cap of them afterwards. */
+static const size_t pool_caps[] = { 0, 1, 3, 4, COLLAB_WSCONN_TX_POOL_MAX };
+
+START_TEST(test_tx_pool_cap)
+{
+	struct collab_wsctx_config cfg;
+	struct collab_wsconn_handle h[4];
+	struct raw r[4];
+	size_t cap = pool_caps[_i], want = cap < 4 ? cap : 4, live;
+	int i;
+
+	fx_stop();
+	collab_wsctx_config_init(&cfg);
+	cfg.tx_pool_max = cap;
+	fx_start(&cfg);
+	for (i = 0; i < 4; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].fd = raw_connect();
+		ck_assert_int_eq(raw_request(&r[i], ""), 101);
+		raw_head_consume(&r[i]);
+		ck_assert_int_eq(F.srv.opens, i + 1);
+		h[i] = F.srv.h;
+	}
+	turns(2);
+	ck_assert_uint_le(F.ws.tx_pool_len, want);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(collab_wsconn_send(&F.ws, h[i], COLLAB_WS_OP_TEXT, "fan", 3), 0);
+	live = F.ta.live_blocks + F.ws.tx_pool_len;
+	ck_assert_uint_eq(F.ws.tx_pool_len, 0);
+	collab_wsctx_flush(&F.ws);
+	ck_assert_uint_eq(F.ws.tx_pool_len, want);
+	/* four chunks and four blocks gone, of which want blocks pooled */
+	ck_assert_uint_eq(F.ta.live_blocks, live - 8 + want);
+	for (i = 0; i < 4; i++)
+		expect_message(&r[i], 1, "fan", 3);
+	for (i = 0; i < 4; i++)
+		close(r[i].fd);
+	expect_no_conns();
+	ck_assert_uint_eq(F.ws.tx_pool_len, want);
+	/* fx_stop: collab_wsctx_free() gives every pooled block back (the
+	 * counting allocator balances) */
+}
+END_TEST
+
+START_TEST(test_tx_pool_skips_grown_block)
+{
+	struct raw r;
+	uint8_t *big = malloc(3000);
+	size_t pooled;
+	int i;
+
+	ck_assert_ptr_nonnull(big);
+	raw_open(&r);
+	sends_drained(&r, 0);
+	pooled = F.ws.tx_pool_len;
+	ck_assert_uint_ge(pooled, 1);
+	/* six entries of their own (each past one chunk): the ring grows
+	 * past its inline capacity */
+	for (i = 0; i < 6; i++) {
+		memset(big, 'a' + i, 3000);
+		ck_assert_int_eq(collab_wsconn_send(&F.ws, F.srv.h, COLLAB_WS_OP_BINARY,
+						    big, 3000), 0);
+	}
+	ck_assert_uint_eq(F.ws.tx_pool_len, pooled - 1);
+	collab_wsctx_flush(&F.ws);
+	for (i = 0; i < 6; i++) {
+		memset(big, 'a' + i, 3000);
+		expect_message(&r, 2, big, 3000);
+	}
+	ck_assert_uint_eq(collab_wsconn_queued(&F.ws, F.srv.h), 0);
+	/* freed, not pooled */
+	ck_assert_uint_eq(F.ws.tx_pool_len, pooled - 1);
+	/* a small send after it pools again */
+	sends_drained(&r, 0);
+	ck_assert_uint_eq(F.ws.tx_pool_len, pooled);
+	free(big);
+	raw_close(&r);
+	expect_no_conns();
 }
 END_TEST
 
@@ -1982,6 +2140,10 @@ static Suite *wsconn_suite(void)
 	tcase_add_test(tc, test_conn_alloc_failures);
 	tcase_add_test(tc, test_send_alloc_failure);
 	tcase_add_test(tc, test_parse_addr);
+	tcase_add_test(tc, test_tx_pool_reuse);
+	tcase_add_test(tc, test_tx_pool_disabled);
+	tcase_add_loop_test(tc, test_tx_pool_cap, 0, ARRAY_LEN(pool_caps));
+	tcase_add_test(tc, test_tx_pool_skips_grown_block);
 	suite_add_tcase(s, tc);
 	return s;
 }

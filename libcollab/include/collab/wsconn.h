@@ -105,6 +105,7 @@ extern "C" {
 #define COLLAB_WSCONN_MAX_IOV            64u
 #define COLLAB_WSCONN_ACCEPT_PER_WAKEUP  64u
 #define COLLAB_WSCONN_ACCEPT_RETRY_MS    100u
+#define COLLAB_WSCONN_TX_POOL_MAX        1024u
 /* Bytes of one idle plain connection's allocation before its user bytes
  * (checked at compile time in wsconn.c). */
 #define COLLAB_WSCONN_IDLE_BYTES         128u
@@ -149,6 +150,11 @@ struct collab_wsctx_config {
 	/* Bytes reserved for the application in every connection's own
 	 * allocation (collab_wsconn_user(); 16-byte aligned, zeroed). */
 	size_t user_size;
+	/* Emptied send blocks (about 350 bytes each, only those whose queue
+	 * never grew) kept on the context for reuse, at most this many, so a
+	 * fan-out does not allocate and free one block per connection per
+	 * turn. Idle connections still hold none. 0: none kept. */
+	size_t tx_pool_max;
 	/* Allocator for everything; NULL: the loop's. MUST outlive the ctx. */
 	const struct collab_alloc *alloc;
 	/* CSPRNG for masking keys and client keys (RFC 6455 10.3); NULL: the
@@ -269,6 +275,8 @@ struct collab_wsctx {
 	int pumping;                       /* a connection's pump runs */
 	int ready;
 	size_t bind_next;                  /* next cfg.client_bind entry */
+	void *tx_pool;                     /* free send blocks, a list */
+	size_t tx_pool_len;                /* <= cfg.tx_pool_max */
 };
 
 /*
