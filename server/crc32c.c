@@ -14,8 +14,10 @@
 
 #include <string.h>
 
+/* The SSE4.2 path uses the compilers' own builtins for the crc32
+ * instruction (no intrinsics header, nothing linked) and is chosen at run
+ * time, so the binary still runs on CPUs without SSE4.2. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <nmmintrin.h>
 #define CRC32C_HAVE_SSE42_PATH 1
 #else
 #define CRC32C_HAVE_SSE42_PATH 0
@@ -498,12 +500,12 @@ static uint32_t crc32c_hw(uint32_t crc, const uint8_t *b, size_t len)
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, b, 8); /* unaligned load; x86 is little-endian */
-		c = _mm_crc32_u64(c, w);
+		c = __builtin_ia32_crc32di(c, w);
 		b += 8;
 		len -= 8;
 	}
 	while (len--)
-		c = _mm_crc32_u8((uint32_t)c, *b++);
+		c = __builtin_ia32_crc32qi((uint32_t)c, *b++);
 	return ~(uint32_t)c;
 }
 
