@@ -15,52 +15,12 @@
 #include "ops.h"
 #include "room.h"
 #include "testutil.h"
+#include "talloc.h"
 
 #define NOW UINT64_C(1764151200000)
 #define NOW_S "1764151200000"
 
 /* ---- a counting allocator that checks sizes and fails on demand -------- */
-
-struct talloc {
-	size_t blocks;
-	long n;         /* allocations so far */
-	long fail_at;   /* the allocation (by n) that fails; -1 none */
-};
-
-#define HDR 16
-
-static void *ta_alloc(void *ctx, size_t n)
-{
-	struct talloc *t = ctx;
-	uint8_t *p;
-
-	if (t->fail_at >= 0 && t->n == t->fail_at) {
-		t->n++;
-		return NULL;
-	}
-	t->n++;
-	p = malloc(n + HDR);
-	if (p == NULL)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	t->blocks++;
-	return p + HDR;
-}
-
-static void ta_free(void *ctx, void *q, size_t n)
-{
-	struct talloc *t = ctx;
-	uint8_t *p = q;
-	size_t was;
-
-	if (p == NULL)
-		return;
-	p -= HDR;
-	memcpy(&was, p, sizeof(was));
-	ck_assert_msg(was == n, "free of %zu bytes for a block of %zu", n, was);
-	t->blocks--;
-	free(p);
-}
 
 static struct talloc TA;
 static struct collab_alloc A = { ta_alloc, ta_free, &TA };
